@@ -1,1 +1,57 @@
-export {};
+export {
+  CompletedWords,
+  type ContextState,
+  completeTokenCount,
+  createContextState,
+} from './context-state.js';
+export {
+  defaultGenerateOptions,
+  defaultScoreOptions,
+  Ensemble,
+  type EnsembleParts,
+  type ExpertSet,
+  type GeneratedToken,
+  type GenerateOptions,
+  type ScoreOptions,
+  type SequenceScore,
+  type WeightsMode,
+} from './ensemble.js';
+export {
+  defaultEvaluateOptions,
+  type EvalMethod,
+  type EvalResults,
+  type EvaluateOptions,
+  evaluateEnsemble,
+  type MethodResult,
+} from './evaluate.js';
+export { defaultExpertPoolOptions, ExpertPool, type ExpertPoolOptions } from './expert-pool.js';
+export { defaultLoadEnsembleOptions, type LoadEnsembleOptions } from './load-ensemble.js';
+export {
+  logSumExp,
+  type MixtureStep,
+  mixDistributions,
+  mixLogProb,
+  mixSequence,
+} from './mixture.js';
+export { PerplexityAccumulator, type PerplexityStats, perplexity } from './perplexity.js';
+export { fixedRoute, type Routing, UniformRouting } from './routing.js';
+export {
+  defaultSamplingOptions,
+  type SamplingOptions,
+  sampleToken,
+} from './sampling.js';
+export {
+  expertTargetLogProbs,
+  type PreparedSequence,
+  type PrepareSequenceOptions,
+  perTokenContexts,
+  prepareSequence,
+  sequenceContext,
+} from './sequence.js';
+export { StopSequenceBuffer } from './stop-sequences.js';
+export type {
+  ContextEmbedder,
+  EnsembleTokenizer,
+  ExpertModel,
+  PrefixEmbeddingLike,
+} from './types.js';

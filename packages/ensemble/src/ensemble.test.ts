@@ -1,0 +1,335 @@
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { AbortError } from '@cbtm/core';
+import { describe, expect, it } from 'vitest';
+import { Ensemble } from './ensemble.js';
+import { BigramModel } from './test-utils/bigram-model.js';
+import {
+  centroids,
+  completePrefix,
+  handMixture,
+  handWeights,
+  letterVector,
+  makeEnsemble,
+  setOf,
+  tokenizer,
+} from './test-utils/fixture.js';
+import { ReembedOnlyEmbedder } from './test-utils/letter-embedder.js';
+
+const text = 'ab bba a aab b';
+
+describe('Ensemble.scoreSequence', () => {
+  it('matches the mixture computed by hand at every position', async () => {
+    const { ensemble, experts } = makeEnsemble();
+    for (const [topK, T] of [
+      [3, 0.1],
+      [2, 0.1],
+      [1, 0.1],
+      [2, 0.7],
+    ] as const) {
+      const s = await ensemble.scoreSequence(text, { topK, temperature: T });
+      const expected = handMixture(text, experts, (t) =>
+        handWeights(letterVector(completePrefix(text, t)), centroids, 3, topK, T),
+      );
+      expect(s.tokens.length).toBe(text.length + 1);
+      expect(s.tokenLogProbs.length).toBe(expected.length);
+      expected.forEach((lp, t) => {
+        expect(s.tokenLogProbs[t]).toBeCloseTo(lp, 5);
+      });
+      const meanNll = -expected.reduce((a, b) => a + b, 0) / expected.length;
+      expect(s.nll).toBeCloseTo(meanNll, 5);
+      expect(s.perplexity).toBeCloseTo(Math.exp(meanNll), 4);
+    }
+  });
+
+  it('routes the empty prefix by centroid norms (the zero vector)', async () => {
+    const { ensemble } = makeEnsemble();
+    const s = await ensemble.scoreSequence('ab', { topK: 1 });
+    // ‖c‖² = 1, 1, 1 → a three-way tie broken by the lower index.
+    expect(s.routes[0]!.experts).toEqual([0]);
+  });
+
+  it('equals the expert itself with one expert and topK = all', async () => {
+    const { ensemble, experts } = makeEnsemble({ k: 1 });
+    const s = await ensemble.scoreSequence(text);
+    const ids = [...tokenizer.encode(text), tokenizer.eosId];
+    const own = ids.map((x, t) => experts[0]!.logProb(t === 0 ? tokenizer.eosId : ids[t - 1]!, x));
+    const ownPerplexity = Math.exp(-own.reduce((a, b) => a + b, 0) / own.length);
+    expect(s.perplexity).toBeCloseTo(ownPerplexity, 4);
+    own.forEach((lp, t) => {
+      expect(s.tokenLogProbs[t]).toBeCloseTo(lp, 6);
+    });
+  });
+
+  it('agrees between per-token and per-sequence weights when every expert weighs the same', async () => {
+    // Identical centroids: every distance ties, so both modes give exactly 1/3 each.
+    const same = Float32Array.of(0.6, 0.8, 0.6, 0.8, 0.6, 0.8);
+    const { ensemble } = makeEnsemble({ centroids: same });
+    const perToken = await ensemble.scoreSequence(text, { weightsMode: 'per-token' });
+    const perSeq = await ensemble.scoreSequence(text, { weightsMode: 'per-sequence' });
+    expect(perSeq.tokenLogProbs).toEqual(perToken.tokenLogProbs);
+    // A huge temperature flattens distinct centroids to (numerically) equal weights.
+    const flat = makeEnsemble().ensemble;
+    const a = await flat.scoreSequence(text, { temperature: 1e9 });
+    const b = await flat.scoreSequence(text, { temperature: 1e9, weightsMode: 'per-sequence' });
+    a.tokenLogProbs.forEach((x, t) => {
+      expect(b.tokenLogProbs[t]).toBeCloseTo(x, 6);
+    });
+    // And they differ when weights are sharp, so the comparison above can fail.
+    const c = await flat.scoreSequence(text, { weightsMode: 'per-sequence' });
+    const d = await flat.scoreSequence(text);
+    expect(c.tokenLogProbs).not.toEqual(d.tokenLogProbs);
+  });
+
+  it('per-sequence routes once on the first tokens', async () => {
+    const { ensemble, experts } = makeEnsemble();
+    const s = await ensemble.scoreSequence(text, {
+      weightsMode: 'per-sequence',
+      sequencePrefixTokens: 4,
+      topK: 2,
+    });
+    const w = handWeights(letterVector(text.slice(0, 4)), centroids, 3, 2, 0.1);
+    const expected = handMixture(text, experts, () => w);
+    expected.forEach((lp, t) => {
+      expect(s.tokenLogProbs[t]).toBeCloseTo(lp, 5);
+    });
+  });
+
+  it('runs only the routed experts, each once over the whole sequence', async () => {
+    const { ensemble, experts } = makeEnsemble();
+    const s = await ensemble.scoreSequence('aaa aa a', { topK: 1 });
+    const routed = new Set(s.routes.flatMap((r) => r.experts));
+    expect(s.expertsRun).toEqual([...routed].sort());
+    // Zero vector → expert 0 (tie), then all-a words → expert 0 (c = (1, 0)).
+    expect(s.expertsRun).toEqual([0]);
+    expect(experts.map((m) => m.calls)).toEqual([1, 0, 0]);
+    await ensemble.scoreSequence('bbb ab', { topK: 2 });
+    expect(experts.map((m) => m.calls)).toEqual([2, 1, 1]);
+  });
+
+  it('never lets a position’s weights depend on the token it predicts', async () => {
+    const { ensemble } = makeEnsemble();
+    // The texts differ from position 5 on, where one completes the word "bb" and the other
+    // continues it; the routes up to and including 5 must agree.
+    const a = await ensemble.scoreSequence('ab bb ab', { topK: 2 });
+    const b = await ensemble.scoreSequence('ab bba b', { topK: 2 });
+    expect(a.routes[6]!.weights).not.toEqual(b.routes[6]!.weights);
+    for (let t = 0; t <= 5; t++) {
+      expect(b.routes[t]!.experts).toEqual(a.routes[t]!.experts);
+      expect(b.routes[t]!.weights).toEqual(a.routes[t]!.weights);
+    }
+  });
+
+  it('gives the same answer when the embedder has to re-embed every word', async () => {
+    const inc = makeEnsemble().ensemble;
+    const re = new Ensemble({
+      tokenizer,
+      embedder: new ReembedOnlyEmbedder('ab'),
+      experts: inc.experts,
+      reembedStride: 1,
+    });
+    const a = await inc.scoreSequence(text, { topK: 2 });
+    const b = await re.scoreSequence(text, { topK: 2 });
+    a.tokenLogProbs.forEach((x, t) => {
+      expect(b.tokenLogProbs[t]).toBeCloseTo(x, 10);
+    });
+  });
+
+  it('checks that the experts match the tokenizer', async () => {
+    const bad = new Ensemble({
+      tokenizer,
+      embedder: makeEnsemble().embedder,
+      experts: setOf([BigramModel.random(7, 1)], makeEnsemble({ k: 1 }).ensemble.experts.routing),
+    });
+    await expect(bad.scoreSequence('ab')).rejects.toMatchObject({ code: 'E_MODEL' });
+  });
+});
+
+describe('Ensemble.evaluate', () => {
+  const corpus = [
+    { id: '1', text: 'ab ba', domain: 'x' },
+    { id: '2', text: 'bbb b a', domain: 'y' },
+    { id: '3', text: 'a aa', domain: 'x' },
+  ];
+
+  it('reports perplexity = exp(mean NLL) per method and domain and writes results.json', async () => {
+    const { ensemble, experts, dense, random } = makeEnsemble({ withBaselines: true });
+    const dir = await mkdtemp(join(tmpdir(), 'cbtm-eval-'));
+    try {
+      const outFile = join(dir, 'eval', 'results.json');
+      const results = await ensemble.evaluate(corpus, {
+        outFile,
+        batchDocuments: 2,
+        corpusName: 'tiny',
+      });
+      expect(Object.keys(results.methods)).toEqual([
+        'cbtm-top1',
+        'cbtm-top2',
+        'cbtm-all',
+        'single-expert',
+        'dense',
+        'random-all',
+      ]);
+      const tokens = corpus.reduce((s, d) => s + d.text.length + 1, 0);
+      expect(results.tokens).toBe(tokens);
+      expect(results).toMatchObject({ format: 'cbtm-eval', version: 1, backend: 'test' });
+      expect(results.corpus).toEqual({ name: 'tiny', documents: 3, domains: ['x', 'y'] });
+
+      // Recompute each method's per-token log-probabilities by hand, then exp(mean NLL).
+      const byHand = (fn: (doc: string) => number[]) => {
+        const all: number[] = [];
+        const dom: Record<string, number[]> = {};
+        for (const d of corpus) {
+          const lps = fn(d.text);
+          all.push(...lps);
+          dom[d.domain] = [...(dom[d.domain] ?? []), ...lps];
+        }
+        const ppl = (xs: number[]) => Math.exp(-xs.reduce((a, b) => a + b, 0) / xs.length);
+        return {
+          ppl: ppl(all),
+          x: ppl(dom.x!),
+          y: ppl(dom.y!),
+          nll: -all.reduce((a, b) => a + b, 0) / all.length,
+        };
+      };
+      const cbtm2 = byHand((doc) =>
+        handMixture(doc, experts, (t) =>
+          handWeights(letterVector(completePrefix(doc, t)), centroids, 3, 2, 0.1),
+        ),
+      );
+      const m2 = results.methods['cbtm-top2']!;
+      expect(m2.perplexity).toBeCloseTo(cbtm2.ppl, 4);
+      expect(m2.nll).toBeCloseTo(cbtm2.nll, 6);
+      expect(m2.tokens).toBe(tokens);
+      expect(m2.perDomain.x!.perplexity).toBeCloseTo(cbtm2.x, 4);
+      expect(m2.perDomain.y!.perplexity).toBeCloseTo(cbtm2.y, 4);
+
+      const single = byHand((doc) =>
+        handMixture(doc, experts, () =>
+          handWeights(letterVector(doc.slice(0, 32)), centroids, 3, 1, 0.1),
+        ),
+      );
+      expect(results.methods['single-expert']!.perplexity).toBeCloseTo(single.ppl, 4);
+      expect(results.methods['single-expert']!.expertsPerDocument).toBe(1);
+
+      const denseHand = byHand((doc) => handMixture(doc, [dense], () => new Map([[0, 1]])));
+      expect(results.methods.dense!.perplexity).toBeCloseTo(denseHand.ppl, 4);
+
+      const randomHand = byHand((doc) =>
+        handMixture(
+          doc,
+          random,
+          () =>
+            new Map([
+              [0, 0.5],
+              [1, 0.5],
+            ]),
+        ),
+      );
+      expect(results.methods['random-all']!.perplexity).toBeCloseTo(randomHand.ppl, 4);
+      expect(results.config).toMatchObject({ k: 3, randomRouting: 'uniform', hasDense: true });
+
+      const saved = JSON.parse(await readFile(outFile, 'utf8'));
+      expect(saved.methods['cbtm-top2'].perplexity).toBe(m2.perplexity);
+      expect(saved.format).toBe('cbtm-eval');
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('loads each needed expert once per batch, within the LRU bound', async () => {
+    const { ensemble } = makeEnsemble({ maxLoaded: 1 });
+    await ensemble.evaluate(corpus, {
+      methods: [{ kind: 'cbtm' }],
+      outFile: false,
+      batchDocuments: 3,
+    });
+    expect(ensemble.experts.pool.loads).toBe(3);
+    expect(ensemble.experts.pool.loaded().length).toBe(1);
+  });
+
+  it('scores one fixed expert and rejects methods the run cannot serve', async () => {
+    const { ensemble, experts } = makeEnsemble();
+    const r = await ensemble.evaluate(['ab a'], {
+      methods: [{ kind: 'expert', expert: 2 }],
+      outFile: false,
+    });
+    const lps = handMixture('ab a', experts, () => new Map([[2, 1]]));
+    expect(r.methods['expert-2']!.perplexity).toBeCloseTo(
+      Math.exp(-lps.reduce((a, b) => a + b, 0) / lps.length),
+      4,
+    );
+    await expect(
+      ensemble.evaluate(['ab'], { methods: [{ kind: 'dense' }], outFile: false }),
+    ).rejects.toThrow(/dense/);
+    await expect(ensemble.evaluate([], { outFile: false })).rejects.toThrow(/no non-empty/);
+  });
+});
+
+describe('Ensemble.generate', () => {
+  async function collect(
+    ensemble: Ensemble,
+    prompt: string,
+    opts: Parameters<Ensemble['generate']>[1],
+  ) {
+    const out = [];
+    for await (const t of ensemble.generate(prompt, opts)) out.push(t);
+    return out;
+  }
+
+  it('is deterministic for a seed and varies across seeds', async () => {
+    const { ensemble } = makeEnsemble();
+    const a = await collect(ensemble, 'ab ', { maxTokens: 40, seed: 3, routing: { topK: 2 } });
+    const b = await collect(ensemble, 'ab ', { maxTokens: 40, seed: 3, routing: { topK: 2 } });
+    expect(a.map((t) => t.id)).toEqual(b.map((t) => t.id));
+    expect(a).toEqual(b);
+    const texts = new Set<string>();
+    for (const seed of [1, 2, 4, 5]) {
+      const g = await collect(ensemble, 'ab ', { maxTokens: 40, seed, routing: { topK: 2 } });
+      texts.add(g.map((t) => t.token).join(''));
+    }
+    expect(texts.size).toBeGreaterThan(1);
+  });
+
+  it('samples from the mixture of the routed experts, updating the route as words complete', async () => {
+    const { ensemble, experts } = makeEnsemble();
+    const steps = await collect(ensemble, 'bb b', {
+      maxTokens: 12,
+      seed: 11,
+      temperature: 0,
+      routing: { topK: 2 },
+    });
+    let text = 'bb b';
+    const ids = tokenizer.encode(text);
+    for (const step of steps) {
+      const w = handWeights(letterVector(completePrefix(text, text.length)), centroids, 3, 2, 0.1);
+      expect(step.experts).toEqual([...w.keys()]);
+      step.weights.forEach((x, i) => {
+        expect(x).toBeCloseTo(w.get(step.experts[i]!)!, 6);
+      });
+      // Greedy: the argmax of the hand-mixed next-token distribution.
+      const prev = ids[ids.length - 1]!;
+      const p = Array.from({ length: tokenizer.vocabSize }, (_, v) =>
+        [...w].reduce((s, [j, wj]) => s + wj * Math.exp(experts[j]!.logProb(prev, v)), 0),
+      );
+      expect(step.id).toBe(p.indexOf(Math.max(...p)));
+      ids.push(step.id);
+      text += step.token;
+    }
+  });
+
+  it('stops at stop strings, maxTokens and abort', async () => {
+    const { ensemble } = makeEnsemble();
+    const free = await collect(ensemble, 'a', { maxTokens: 30, seed: 9 });
+    expect(free.length).toBeLessThanOrEqual(30);
+    const text = free.map((t) => t.token).join('');
+    const stop = text.includes(' ') ? ' ' : text.slice(2, 3);
+    const cut = await collect(ensemble, 'a', { maxTokens: 30, seed: 9, stop: [stop] });
+    expect(cut.map((t) => t.token).join('')).toBe(text.slice(0, text.indexOf(stop)));
+    expect(await collect(ensemble, 'a', { maxTokens: 0 })).toEqual([]);
+    const ac = new AbortController();
+    ac.abort();
+    await expect(collect(ensemble, 'a', { signal: ac.signal })).rejects.toBeInstanceOf(AbortError);
+  });
+});

@@ -1,0 +1,174 @@
+import { createHash } from 'node:crypto';
+import { mkdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { CbtmError, RunDirError, writeFileAtomic } from '@cbtm/core';
+import { writeAtomically } from './atomic.js';
+import type { RouterKind } from './router.js';
+
+/**
+ * File name of the router manifest inside a router directory.
+ *
+ * @example
+ * ```ts
+ * const hasRouter = existsSync(join(run, 'router', ROUTER_MANIFEST_FILE));
+ * ```
+ */
+export const ROUTER_MANIFEST_FILE = 'router.json';
+/**
+ * File name of the raw little-endian float32 `[k, d]` centroid matrix.
+ *
+ * @example
+ * ```ts
+ * const bytes = await readFile(join(run, 'router', CENTROIDS_FILE));
+ * ```
+ */
+export const CENTROIDS_FILE = 'centroids.f32';
+/**
+ * File name of the hnswlib index (HNSW routers only).
+ *
+ * @example
+ * ```ts
+ * join(run, 'router', HNSW_INDEX_FILE); // runs/demo/router/index.hnsw
+ * ```
+ */
+export const HNSW_INDEX_FILE = 'index.hnsw';
+/**
+ * Current router format version, stored in `router.json`.
+ *
+ * @example
+ * ```ts
+ * if (manifest.version !== ROUTER_FORMAT_VERSION) throw new Error('rebuild the router');
+ * ```
+ */
+export const ROUTER_FORMAT_VERSION = 1;
+
+/**
+ * HNSW build and search parameters as saved in `router.json`.
+ *
+ * @example
+ * ```ts
+ * const p: SavedHnswParams = { m: 32, efConstruction: 200, efSearch: 512, seed: 100 };
+ * ```
+ */
+export interface SavedHnswParams {
+  readonly m: number;
+  readonly efConstruction: number;
+  readonly efSearch: number;
+  readonly seed: number;
+}
+
+/**
+ * The `router.json` manifest. It is written last, so its presence means the directory is
+ * complete.
+ *
+ * @example
+ * ```json
+ * {"format":"cbtm-router","version":1,"kind":"hnsw","k":8,"dimension":100,
+ *  "centroids":{"file":"centroids.f32","dtype":"float32-le","sha256":"…"},
+ *  "hnsw":{"m":32,"efConstruction":200,"efSearch":512,"seed":100,"file":"index.hnsw"}}
+ * ```
+ */
+export interface RouterManifest {
+  readonly format: 'cbtm-router';
+  readonly version: number;
+  readonly kind: RouterKind;
+  readonly k: number;
+  readonly dimension: number;
+  readonly centroids: {
+    readonly file: string;
+    readonly dtype: 'float32-le';
+    readonly sha256: string;
+  };
+  readonly hnsw?: SavedHnswParams & { readonly file: string };
+}
+
+function encodeFloat32LE(values: Float32Array): Uint8Array {
+  const bytes = new Uint8Array(values.length * 4);
+  const view = new DataView(bytes.buffer);
+  for (let i = 0; i < values.length; i++) view.setFloat32(i * 4, values[i]!, true);
+  return bytes;
+}
+
+function decodeFloat32LE(bytes: Uint8Array): Float32Array {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const out = new Float32Array(bytes.byteLength / 4);
+  for (let i = 0; i < out.length; i++) out[i] = view.getFloat32(i * 4, true);
+  return out;
+}
+
+/** Writes centroids, the optional index, then `router.json`. @internal */
+export async function writeRouterFiles(
+  dir: string,
+  meta: { kind: RouterKind; k: number; dimension: number },
+  centroids: Float32Array,
+  hnsw?: { params: SavedHnswParams; writeIndex: (path: string) => Promise<void> },
+): Promise<void> {
+  await mkdir(dir, { recursive: true });
+  const bytes = encodeFloat32LE(centroids);
+  await writeFileAtomic(join(dir, CENTROIDS_FILE), bytes);
+  if (hnsw) await writeAtomically(join(dir, HNSW_INDEX_FILE), hnsw.writeIndex);
+  const manifest: RouterManifest = {
+    format: 'cbtm-router',
+    version: ROUTER_FORMAT_VERSION,
+    kind: meta.kind,
+    k: meta.k,
+    dimension: meta.dimension,
+    centroids: {
+      file: CENTROIDS_FILE,
+      dtype: 'float32-le',
+      sha256: createHash('sha256').update(bytes).digest('hex'),
+    },
+    ...(hnsw ? { hnsw: { ...hnsw.params, file: HNSW_INDEX_FILE } } : {}),
+  };
+  await writeFileAtomic(join(dir, ROUTER_MANIFEST_FILE), `${JSON.stringify(manifest, null, 2)}\n`);
+}
+
+/** Reads and validates `router.json` and the centroids it names. @internal */
+export async function readRouterFiles(
+  dir: string,
+): Promise<{ manifest: RouterManifest; centroids: Float32Array }> {
+  const manifestPath = join(dir, ROUTER_MANIFEST_FILE);
+  let raw: string;
+  try {
+    raw = await readFile(manifestPath, 'utf8');
+  } catch (cause) {
+    throw new RunDirError(
+      'E_STAGE_MISSING',
+      `No router at ${manifestPath}. Build one with buildRouterFromCentroids(...) and router.save(dir).`,
+      { cause },
+    );
+  }
+  let manifest: RouterManifest;
+  try {
+    manifest = JSON.parse(raw) as RouterManifest;
+  } catch (cause) {
+    throw new RunDirError(
+      'E_RUN_INVALID',
+      `${manifestPath} is not valid JSON; rebuild the router.`,
+      {
+        cause,
+      },
+    );
+  }
+  if (manifest?.format !== 'cbtm-router') {
+    throw new RunDirError('E_RUN_INVALID', `${manifestPath} is not a cbtm router manifest.`);
+  }
+  if (manifest.version !== ROUTER_FORMAT_VERSION) {
+    throw new RunDirError(
+      'E_RUN_VERSION',
+      `${manifestPath} has router format version ${manifest.version}; this @cbtm/route reads version ${ROUTER_FORMAT_VERSION}. Rebuild the router or upgrade @cbtm/route.`,
+    );
+  }
+  const bytes = await readFile(join(dir, manifest.centroids.file));
+  const sha = createHash('sha256').update(bytes).digest('hex');
+  if (
+    sha !== manifest.centroids.sha256 ||
+    bytes.byteLength !== manifest.k * manifest.dimension * 4
+  ) {
+    throw new CbtmError(
+      'E_FORMAT',
+      `${join(dir, manifest.centroids.file)} does not match ${manifestPath} (size or checksum differ). Rebuild the router.`,
+    );
+  }
+  return { manifest, centroids: decodeFloat32LE(bytes) };
+}
