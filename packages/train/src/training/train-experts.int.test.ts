@@ -1,0 +1,84 @@
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
+import type { ProgressEvent } from '@cbtm/core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { trainBpeTokenizer } from '../tokenizer/index.js';
+import { trainExperts } from './train-experts.js';
+import { readTrainState } from './train-state.js';
+
+// Workers run the built worker script from dist/: nx builds the package before its tests.
+
+const topics = [
+  ['the river runs to the sea', 'boats sail on the river', 'fish swim in the sea and the river'],
+  ['the court heard the case', 'the judge read the law', 'a lawyer argued the case in court'],
+];
+let run: string;
+
+beforeAll(async () => {
+  run = await mkdtemp(join(tmpdir(), 'cbtm-experts-'));
+  await mkdir(join(run, 'shards'), { recursive: true });
+  await mkdir(join(run, 'tokenizer'), { recursive: true });
+  const all: string[] = [];
+  for (const [j, sentences] of topics.entries()) {
+    const lines = Array.from({ length: 30 }, (_, i) =>
+      JSON.stringify({ id: `${j}-${i}`, text: `${sentences[i % 3]} ${i}.` }),
+    );
+    all.push(...lines.map((l) => JSON.parse(l).text));
+    await writeFile(join(run, 'shards', `${j}.jsonl.gz`), gzipSync(`${lines.join('\n')}\n`));
+  }
+  const tok = await trainBpeTokenizer(all, { vocabSize: 300 });
+  await tok.save(join(run, 'tokenizer', 'tokenizer.json'));
+});
+afterAll(async () => {
+  await rm(run, { recursive: true, force: true });
+});
+
+describe('trainExperts', () => {
+  it('matches compute across experts and dense, and retries a killed worker from its checkpoint', async () => {
+    const pids = new Map<string, number>();
+    let killed = false;
+    const events: ProgressEvent[] = [];
+    const result = await trainExperts(run, {
+      totalTokens: 2 * 12 * 4 * 16, // 12 steps of 4×16 tokens per expert; the dense model gets 24
+      modelConfig: { nLayer: 1, dModel: 16, nHead: 2, contextLength: 16 },
+      train: { batchSize: 4, checkpointEvery: 2, logEvery: 1, evalEvery: 6, evalTokens: 64 },
+      workers: 2,
+      backend: 'wasm',
+      log: () => {},
+      onWorker: ({ pid, task }) => pids.set(task, pid),
+      onProgress: (e) => {
+        events.push(e);
+        if (!killed && e.task === 'expert-0' && e.done >= 5) {
+          killed = true;
+          process.kill(pids.get('expert-0')!, 'SIGKILL');
+        }
+      },
+    });
+    expect(killed).toBe(true);
+    expect(result.backend).toBe('wasm');
+    expect(result.models.map((m) => m.name)).toEqual(['expert-0', 'expert-1', 'dense']);
+    const [e0, e1, dense] = result.models;
+    expect(e0).toMatchObject({ steps: 12, tokens: 12 * 64, retries: 1 });
+    expect(e1).toMatchObject({ steps: 12, tokens: 12 * 64, retries: 0 });
+    expect(dense).toMatchObject({ steps: 24, tokens: 24 * 64, retries: 0 });
+    expect(e0!.valLoss).toBeGreaterThan(0);
+    // The resumed expert kept every step's history, before and after the crash.
+    expect(e0!.history.map((h) => h.step)).toEqual(Array.from({ length: 12 }, (_, i) => i + 1));
+    for (const [name, dir] of [
+      ['expert-0', join(run, 'experts', '0')],
+      ['dense', join(run, 'dense')],
+    ] as const) {
+      const state = await readTrainState(dir);
+      expect(state.done, name).toBe(true);
+      expect(state.backend).toBe('wasm');
+    }
+    const saved = JSON.parse(await readFile(join(run, 'train-results.json'), 'utf8'));
+    expect(saved.backend).toBe('wasm');
+    expect(events.some((e) => e.task === 'dense' && e.status === 'done')).toBe(true);
+    expect(
+      events.filter((e) => e.task === undefined && e.status === 'progress').map((e) => e.done),
+    ).toEqual([1, 2, 3]);
+  });
+});

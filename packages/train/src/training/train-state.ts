@@ -1,0 +1,88 @@
+import { join } from 'node:path';
+import { readJsonFile, writeJsonAtomic } from '@cbtm/core';
+import type { BackendName } from '../backend/select-backend.js';
+import type { GptConfig } from '../model/gpt-config.js';
+
+/**
+ * File name of the human-readable training state next to a model.
+ *
+ * @example
+ * ```ts
+ * const state = await readJsonFile<TrainState>(join(dir, TRAIN_STATE_FILE));
+ * ```
+ */
+export const TRAIN_STATE_FILE = 'train-state.json';
+
+/**
+ * One logged step of a training run.
+ *
+ * @example
+ * ```ts
+ * const last: TrainHistoryEntry | undefined = result.history.at(-1);
+ * ```
+ */
+export interface TrainHistoryEntry {
+  /** 1-based step just finished. */
+  readonly step: number;
+  /** Training loss of that step's batch (nats per token). */
+  readonly loss: number;
+  /** Learning rate used for that step. */
+  readonly lr: number;
+  /** Training tokens per second since the previous entry. */
+  readonly tokensPerSecond: number;
+  /** Held-out loss, when it was measured at this step. */
+  readonly valLoss?: number;
+}
+
+/**
+ * `train-state.json`: where a run stands, written atomically at every checkpoint.
+ *
+ * @example
+ * ```ts
+ * const { step, totalSteps, backend } = await readTrainState('runs/a/experts/0');
+ * ```
+ */
+export interface TrainState {
+  readonly format: 'cbtm-train-state';
+  readonly version: 1;
+  readonly step: number;
+  readonly totalSteps: number;
+  readonly tokens: number;
+  readonly done: boolean;
+  readonly backend: BackendName;
+  readonly config: GptConfig;
+  readonly paramCount: number;
+  readonly flopsPerToken: number;
+  readonly hyperparameters: Readonly<Record<string, unknown>>;
+  /** Where the data stream stands (the full position, with the shuffle buffer, is in the checkpoint). */
+  readonly data: {
+    readonly epoch: number;
+    readonly docIndex: number;
+    readonly heldOutDocuments: number;
+  };
+  /** State of the training RNG (dropout seeds) and the data shuffle RNG. */
+  readonly rng: { readonly train: number[]; readonly data: number[] };
+  readonly initFrom: string | null;
+  readonly finalLoss: number | null;
+  readonly valLoss: number | null;
+  readonly history: readonly TrainHistoryEntry[];
+  readonly updatedAt: string;
+}
+
+/** Writes `train-state.json` into `dir` atomically. */
+export async function writeTrainState(dir: string, state: TrainState): Promise<void> {
+  await writeJsonAtomic(join(dir, TRAIN_STATE_FILE), state);
+}
+
+/**
+ * Reads `train-state.json` from a model directory.
+ *
+ * @example
+ * ```ts
+ * const state = await readTrainState('runs/a/experts/0');
+ * console.log(state.backend, state.step, state.valLoss);
+ * ```
+ */
+export async function readTrainState(dir: string): Promise<TrainState> {
+  return readJsonFile<TrainState>(join(dir, TRAIN_STATE_FILE));
+}
