@@ -341,6 +341,10 @@ function runPool(tasks: readonly ExpertTask[], p: PoolOptions): Promise<void> {
       reject(abortError());
       return;
     }
+    if (tasks.length === 0) {
+      resolve();
+      return;
+    }
     p.signal?.addEventListener('abort', onAbort, { once: true });
 
     const assign = (slot: Slot) => {

@@ -144,6 +144,34 @@ describe('trainLanguageModel', () => {
     });
   });
 
+  it('sees an abort from a timer between steps, without waiting for a checkpoint', async () => {
+    await onBackend('wasm', async () => {
+      const model = await GptModel.create({ ...config, dModel: 16 }, { seed: 3 });
+      const dir = await tempDir();
+      const ac = new AbortController();
+      const run = trainLanguageModel({
+        model,
+        tokenizer: tok,
+        data: docs,
+        steps: 400,
+        batchSize: 2,
+        lr: 1e-3,
+        logEvery: 1,
+        checkpointDir: dir,
+        signal: ac.signal,
+        onProgress: (e) => {
+          // A macrotask, as a Ctrl-C handler or a worker's IPC message would be.
+          if (e.status === 'progress' && e.done === 3) setTimeout(() => ac.abort(), 0);
+        },
+      });
+      await expect(run).rejects.toBeInstanceOf(AbortError);
+      const state = await readTrainState(dir);
+      expect(state.step).toBeGreaterThanOrEqual(3);
+      expect(state.step).toBeLessThan(10);
+      model.dispose();
+    });
+  });
+
   it('writes a browser-loadable model, a checkpoint and train-state.json with the backend', async () => {
     await onBackend('wasm', async () => {
       const dir = await tempDir();

@@ -453,6 +453,8 @@ export async function trainLanguageModel(options: TrainLanguageModelOptions): Pr
       }
       if (o.checkpointEvery > 0 && step % o.checkpointEvery === 0 && step < totalSteps)
         await saveAll(false, null);
+      // Let abort signals and worker IPC through between steps; the loop is otherwise synchronous.
+      await new Promise<void>((resolve) => setImmediate(resolve));
       if (o.signal?.aborted) {
         await saveAll(false, null);
         throwIfAborted(o.signal);
