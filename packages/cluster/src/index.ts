@@ -1,1 +1,39 @@
-export {};
+export {
+  type AssignCorpusOptions,
+  type AssignCorpusResult,
+  assignCorpus,
+  type CorpusEmbedder,
+  clusterOutputs,
+  defaultAssignCorpusOptions,
+} from './assign-corpus.js';
+export {
+  type BalancedAssignment,
+  type BalancedAssignmentOptions,
+  balancedAssignment,
+} from './balanced-assignment.js';
+export {
+  BalancedKMeans,
+  type BalancedKMeansOptions,
+  type BalancedKMeansResult,
+  defaultBalancedKMeansOptions,
+  fitBalancedKMeans,
+  type KMeansInit,
+} from './balanced-kmeans.js';
+export {
+  type ClusterCorpusOptions,
+  type ClusterCorpusResult,
+  clusterCorpus,
+  defaultClusterCorpusOptions,
+} from './cluster-corpus.js';
+export { ClusterModel, type ClusterModelJSON } from './cluster-model.js';
+export {
+  type ClusterMetrics,
+  type Contingency,
+  clusterMetrics,
+  contingencyTable,
+  normalizedMutualInfo,
+  purity,
+} from './metrics.js';
+export { RandomClusters, randomClusters } from './random-clusters.js';
+export { CENTROIDS_FILE } from './serialize.js';
+export { DistanceEngine, wasmSimdSupported } from './squared-distances.js';
