@@ -1,1 +1,43 @@
-export {};
+export { type CommandContext, createProgram, runCli } from './cli.js';
+export {
+  CONFIG_FILE_NAMES,
+  type ConfigOverride,
+  configJsonSchema,
+  type LoadConfigOptions,
+  type LoadedConfig,
+  loadConfig,
+  resolveConfig,
+} from './config/load-config.js';
+export {
+  type CbtmConfig,
+  type CbtmConfigInput,
+  cbtmConfigSchema,
+  defineConfig,
+  type TopK,
+} from './config/schema.js';
+export { type CorpusSource, corpusSource } from './corpus-source.js';
+export { EXIT_CODES, exitCodeFor, oneLine } from './exit-codes.js';
+export {
+  createProgressRenderer,
+  defaultProgressRendererOptions,
+  type ProgressRenderer,
+  type ProgressRendererOptions,
+} from './progress/terminal-renderer.js';
+export { collectReportData } from './report/collect-report-data.js';
+export { REPORT_CHART_IDS, renderReportHtml } from './report/render-report.js';
+export type { EmbeddingMap, LossCurve, ReportData } from './report/report-data.js';
+export { writeReport } from './report/write-report.js';
+export {
+  type ClusterQuality,
+  type EvalResults,
+  formatResultsTable,
+  type MethodResult,
+  methodLabel,
+} from './results.js';
+export {
+  openRun,
+  type PipelineResult,
+  type RunPipelineOptions,
+  runPipeline,
+} from './run-pipeline.js';
+export { STAGE_NAMES, type StageName, type StageReport } from './stages/stage.js';

@@ -1,0 +1,241 @@
+import { readFileSync } from 'node:fs';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+
+/**
+ * What every command receives besides its flags: output streams, the working folder, Ctrl-C.
+ *
+ * @example
+ * ```ts
+ * const ctx: CommandContext = { stdout: process.stdout, stderr: process.stderr, cwd: process.cwd(), signal: new AbortController().signal };
+ * ```
+ */
+export interface CommandContext {
+  readonly stdout: NodeJS.WritableStream;
+  readonly stderr: NodeJS.WritableStream;
+  /** Folder that relative paths are resolved against. */
+  readonly cwd: string;
+  /** Fires on Ctrl-C; commands pass it to every long call. */
+  readonly signal: AbortSignal;
+  /** Bars (true) or plain log lines (false); auto-detected when absent. */
+  readonly tty?: boolean;
+}
+
+/** A flag value that must be a number; non-numbers pass through as text so the config check names them. */
+function numberOrText(value: string): number | string {
+  const n = Number(value);
+  return value.trim() !== '' && Number.isFinite(n) ? n : value;
+}
+
+function nonNegativeInt(value: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(n)) {
+    throw new InvalidArgumentError(`expected a non-negative integer, got "${value}".`);
+  }
+  return n;
+}
+
+function positiveInt(value: string): number {
+  const n = nonNegativeInt(value);
+  if (n < 1) throw new InvalidArgumentError(`expected an integer ≥ 1, got "${value}".`);
+  return n;
+}
+
+function examples(lines: readonly string[]): string {
+  return `\nExamples:\n${lines.map((l) => `  $ ${l}`).join('\n')}\n`;
+}
+
+function version(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
+    version: string;
+  };
+  return pkg.version;
+}
+
+/**
+ * Builds the `cbtm` command tree. Each command's code is loaded only when it runs.
+ *
+ * @example
+ * ```ts
+ * await createProgram(ctx).parseAsync(['run', '--k', '4'], { from: 'user' });
+ * ```
+ */
+export function createProgram(ctx: CommandContext): Command {
+  const program = new Command('cbtm')
+    .description(
+      'c-BTM: cluster a corpus, train one small expert language model per cluster, and mix them at inference.',
+    )
+    .version(version(), '-V, --version')
+    .option('--verbose', 'print stack traces of errors (or set CBTM_DEBUG=1)')
+    .showSuggestionAfterError(true)
+    .exitOverride()
+    .configureOutput({
+      writeOut: (s) => ctx.stdout.write(s),
+      writeErr: (s) => ctx.stderr.write(s),
+      // bin.ts prints the one error line, so commander stays quiet.
+      outputError: () => undefined,
+    })
+    .addHelpText(
+      'after',
+      examples([
+        'cbtm run                                   # the whole pipeline on the built-in demo corpus',
+        'cbtm run --corpus data/my.jsonl.gz --k 8 --out runs/my',
+        'cbtm eval --run runs/demo --json',
+        'cbtm generate --run runs/demo --prompt "The LORD said"',
+      ]),
+    );
+
+  program
+    .command('run')
+    .description(
+      'Run every stage in order (embed, cluster, shard, tokenizer, seed, experts, dense, random, router, eval, report). Finished stages with the same config are skipped; an interrupted stage resumes.',
+    )
+    .option(
+      '-c, --config <file>',
+      'config file (default: ./cbtm.config.json, .mjs or .ts if present)',
+    )
+    .option(
+      '--corpus <path>',
+      'training corpus (.jsonl, .jsonl.gz, .txt, or a folder); default: the demo corpus',
+    )
+    .option('--valid <path>', 'validation corpus for eval')
+    .option('-k, --k <n>', 'number of clusters (experts)', numberOrText)
+    .option('-o, --out <dir>', 'run directory (default: runs/demo)')
+    .option(
+      '--tokens <n>',
+      'training tokens of the experts together (dense and random get the same)',
+      numberOrText,
+    )
+    .option('--workers <n>', 'experts trained in parallel', numberOrText)
+    .option('--backend <name>', 'tensor backend: auto, tensorflow-gpu, tensorflow, wasm, cpu')
+    .option('--seed <n>', 'seed of every random choice', numberOrText)
+    .addHelpText(
+      'after',
+      examples([
+        'cbtm run',
+        'cbtm run --config cbtm.config.json',
+        'cbtm run --corpus data/train.jsonl.gz --valid data/valid.jsonl.gz --k 8 --out runs/big',
+      ]),
+    )
+    .action(async (opts) => (await import('./commands/run.js')).runCommand(opts, ctx));
+
+  program
+    .command('cluster')
+    .description(
+      'Embed the corpus, fit balanced k-means, assign every document, write the shards and the cluster metrics.',
+    )
+    .option('-c, --config <file>', 'config file')
+    .option('--corpus <path>', 'training corpus (default: the demo corpus)')
+    .option('-k, --k <n>', 'number of clusters', numberOrText)
+    .option('-o, --out <dir>', 'run directory')
+    .addOption(
+      new Option('--embedder <kind>', 'document embedder').choices(['tfidf', 'transformers']),
+    )
+    .option('--model <path>', 'model folder of the transformers embedder')
+    .option('--sample <n>', 'fit the clusterer on a sample of this many documents', numberOrText)
+    .option('--seed <n>', 'seed', numberOrText)
+    .addHelpText(
+      'after',
+      examples([
+        'cbtm cluster --corpus data/train.jsonl.gz --k 8 --out runs/my',
+        'cbtm cluster --corpus data/ --k 16 --out runs/my --embedder transformers --model models/minilm',
+      ]),
+    )
+    .action(async (opts) => (await import('./commands/cluster.js')).clusterCommand(opts, ctx));
+
+  program
+    .command('train')
+    .description(
+      'Train the experts of a clustered run (and optionally the dense and random-cluster baselines). Resumes from checkpoints.',
+    )
+    .requiredOption('-r, --run <dir>', 'run directory (made by `cbtm cluster` or `cbtm run`)')
+    .addOption(
+      new Option('--expert <j>', 'train only expert j').argParser(nonNegativeInt).conflicts('all'),
+    )
+    .option('--all', 'train every expert (the default)')
+    .option('--dense', 'also train the dense baseline')
+    .option('--random', 'also train the random-cluster baseline')
+    .option('--tokens <n>', 'training tokens of the experts together', numberOrText)
+    .option('--workers <n>', 'experts trained in parallel', numberOrText)
+    .option('--backend <name>', 'tensor backend: auto, tensorflow-gpu, tensorflow, wasm, cpu')
+    .addHelpText(
+      'after',
+      examples([
+        'cbtm train --run runs/my --all --workers 2',
+        'cbtm train --run runs/my --expert 3',
+        'cbtm train --run runs/my --dense --random',
+      ]),
+    )
+    .action(async (opts) => (await import('./commands/train.js')).trainCommand(opts, ctx));
+
+  program
+    .command('eval')
+    .description(
+      'Perplexity of c-BTM (each top-k) and the baselines on the validation corpus, overall and per domain.',
+    )
+    .requiredOption('-r, --run <dir>', 'run directory')
+    .option('--corpus <path>', 'evaluate on this corpus instead of the run’s validation corpus')
+    .option(
+      '--top-k <k>',
+      'experts mixed per token: an integer or "all"; several comma-separated (1,2,all)',
+    )
+    .option('--temperature <t>', 'routing temperature T', numberOrText)
+    .option('--json', 'print the results object as JSON on stdout')
+    .addHelpText(
+      'after',
+      examples([
+        'cbtm eval --run runs/demo',
+        'cbtm eval --run runs/demo --json > results.json',
+        'cbtm eval --run runs/demo --top-k 1,4 --temperature 0.05',
+      ]),
+    )
+    .action(async (opts) => (await import('./commands/eval.js')).evalCommand(opts, ctx));
+
+  program
+    .command('generate')
+    .description(
+      'Generate text with the c-BTM ensemble; tokens stream to stdout, the experts used go to stderr.',
+    )
+    .requiredOption('-r, --run <dir>', 'run directory')
+    .requiredOption('-p, --prompt <text>', 'prompt')
+    .option('--max-tokens <n>', 'tokens to generate', positiveInt, 64)
+    .option('--seed <n>', 'sampling seed', nonNegativeInt, 1)
+    .option('--top-k <k>', 'experts mixed per token (an integer or "all")')
+    .option('--temperature <t>', 'routing temperature T', numberOrText)
+    .addHelpText(
+      'after',
+      examples([
+        'cbtm generate --run runs/demo --prompt "The LORD said unto Moses"',
+        'cbtm generate --run runs/demo --prompt "import json" --max-tokens 100 --seed 7',
+      ]),
+    )
+    .action(async (opts) => (await import('./commands/generate.js')).generateCommand(opts, ctx));
+
+  program
+    .command('report')
+    .description(
+      'Write <run>/report.html: one self-contained page with the clusters, the embedding map, loss curves and perplexities.',
+    )
+    .requiredOption('-r, --run <dir>', 'run directory')
+    .addHelpText('after', examples(['cbtm report --run runs/demo']))
+    .action(async (opts) => (await import('./commands/report.js')).reportCommand(opts, ctx));
+
+  return program;
+}
+
+/**
+ * Parses `argv` (without `node` and the script) and runs the command. Rejects with the command's
+ * error; a `CommanderError` for bad flags, `--help` and `--version` (exit code 0 for the last two).
+ *
+ * @example
+ * ```ts
+ * await runCli(['eval', '--run', 'runs/demo', '--json'], { stdout: process.stdout, stderr: process.stderr, cwd: process.cwd(), signal });
+ * ```
+ */
+export async function runCli(argv: readonly string[], ctx: CommandContext): Promise<void> {
+  const program = createProgram(ctx);
+  if (argv.length === 0) {
+    program.outputHelp({ error: true });
+    throw new CommanderError(2, 'cbtm.noCommand', 'error: no command given. Try `cbtm run`.');
+  }
+  await program.parseAsync([...argv], { from: 'user' });
+}

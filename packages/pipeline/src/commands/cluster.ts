@@ -1,0 +1,54 @@
+import { readJsonFile } from '@cbtm/core';
+import type { CommandContext } from '../cli.js';
+import { loadConfig } from '../config/load-config.js';
+import { checkCorpora, openRun, runStages, stageContext } from '../run-pipeline.js';
+import type { ClusterMetricsFile } from '../stages/cluster-files.js';
+import { overridesFrom, rendererFor, summarizeStages } from './shared.js';
+
+/** Flags of `cbtm cluster`. */
+export interface ClusterCommandOptions {
+  readonly config?: string;
+  readonly corpus?: string;
+  readonly k?: number | string;
+  readonly out?: string;
+  readonly embedder?: string;
+  readonly model?: string;
+  readonly sample?: number | string;
+  readonly seed?: number | string;
+}
+
+/** `cbtm cluster`: embed, fit, assign, shard, metrics. */
+export async function clusterCommand(
+  opts: ClusterCommandOptions,
+  ctx: CommandContext,
+): Promise<void> {
+  const { config } = await loadConfig({
+    ...(opts.config ? { file: opts.config } : {}),
+    cwd: ctx.cwd,
+    overrides: overridesFrom(opts, ['corpus', 'k', 'out', 'embedder', 'model', 'sample', 'seed']),
+  });
+  await checkCorpora(config);
+  const run = await openRun(config);
+  const renderer = rendererFor(ctx);
+  let reports: Awaited<ReturnType<typeof runStages>>;
+  try {
+    const sctx = await stageContext(run, config, {
+      signal: ctx.signal,
+      onProgress: renderer.onProgress,
+      log: renderer.log,
+    });
+    reports = await runStages(sctx, ['embed', 'cluster', 'shard']);
+  } finally {
+    renderer.stop();
+  }
+  ctx.stderr.write(`Stages: ${summarizeStages(reports)}.\n`);
+  const metrics = await readJsonFile<ClusterMetricsFile>(run.path('clusters', 'metrics.json'));
+  const quality =
+    metrics.purity !== null && metrics.purity !== undefined
+      ? `; purity ${metrics.purity.toFixed(3)}, NMI ${metrics.nmi?.toFixed(3) ?? 'n/a'} against the domain labels`
+      : '';
+  ctx.stdout.write(
+    `Clustered ${metrics.documents} documents into k = ${metrics.k} clusters of sizes ${metrics.sizes.join(' / ')}${quality}.\n` +
+      `Shards: ${run.path('shards')}\nNext: cbtm train --run ${run.dir}\n`,
+  );
+}

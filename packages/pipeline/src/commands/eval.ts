@@ -1,0 +1,84 @@
+import { CbtmError, hashConfig, readCorpus, readJsonFile, writeJsonAtomic } from '@cbtm/core';
+import type { CommandContext } from '../cli.js';
+import type { TopK } from '../config/schema.js';
+import { formatResultsTable } from '../results.js';
+import { runStages, stageContext } from '../run-pipeline.js';
+import { evalSettings, evaluateRun } from '../stages/eval.js';
+import { openExistingRun, overridesFrom, rendererFor } from './shared.js';
+
+/** Flags of `cbtm eval`. */
+export interface EvalCommandOptions {
+  readonly run: string;
+  readonly corpus?: string;
+  readonly topK?: string;
+  readonly temperature?: number | string;
+  readonly json?: boolean;
+}
+
+/** `--top-k 1,2,all` → [1, 2, 'all'] (bad items pass through for the config check to name). */
+function parseTopK(text: string): (TopK | string)[] {
+  return text.split(',').map((s) => {
+    const t = s.trim();
+    if (t === 'all') return 'all';
+    const n = Number(t);
+    return t !== '' && Number.isFinite(n) ? n : t;
+  });
+}
+
+/**
+ * `cbtm eval`: the run's results when they match the flags (the numbers `cbtm run` printed),
+ * otherwise a fresh evaluation, cached in `<run>/eval/results-<hash>.json`.
+ */
+export async function evalCommand(opts: EvalCommandOptions, ctx: CommandContext): Promise<void> {
+  const overrides = overridesFrom(opts, ['temperature']);
+  if (opts.topK !== undefined)
+    overrides.push({ path: ['eval', 'topK'], value: parseTopK(opts.topK), flag: '--top-k' });
+  if (opts.corpus !== undefined)
+    overrides.push({ path: ['corpus', 'valid'], value: opts.corpus, flag: '--corpus' });
+  const { run, config } = await openExistingRun(opts.run, ctx, overrides);
+  const renderer = rendererFor(ctx);
+  let results: Awaited<ReturnType<typeof evaluateRun>>;
+  try {
+    const sctx = await stageContext(run, config, {
+      signal: ctx.signal,
+      onProgress: renderer.onProgress,
+      log: renderer.log,
+    });
+    if (!run.stageDone('experts')) {
+      throw new CbtmError(
+        'E_STAGE_MISSING',
+        `${run.dir} has no trained experts yet. Run \`cbtm train --run ${run.dir}\` (or cbtm run) first.`,
+      );
+    }
+    await runStages(sctx, ['router']);
+    const settings = evalSettings(config);
+    // Same settings and corpus as the run's own eval: reuse its stage (run it if missing).
+    const sameAsRun =
+      opts.topK === undefined && opts.temperature === undefined && opts.corpus === undefined;
+    if (sameAsRun) {
+      await runStages(sctx, ['eval']);
+      results = await readJsonFile(run.path('eval', 'results.json'));
+    } else {
+      const label = opts.corpus ?? sctx.corpus.validLabel;
+      const key = hashConfig({ settings, label }).slice(0, 12);
+      const cache = run.path('eval', `results-${key}.json`);
+      results = await readJsonFile<typeof results>(cache).catch(async () => {
+        const docs = opts.corpus
+          ? readCorpus(sctx.corpus.valid!, sctx.corpus.readOptions)
+          : sctx.corpus.validDocs();
+        const fresh = await evaluateRun(sctx, settings, { docs, name: label });
+        await writeJsonAtomic(cache, fresh);
+        return fresh;
+      });
+    }
+  } finally {
+    renderer.stop();
+  }
+  if (opts.json) ctx.stdout.write(`${JSON.stringify(results, null, 2)}\n`);
+  else
+    ctx.stdout.write(
+      formatResultsTable(results, {
+        report: run.stageDone('report') ? run.path('report.html') : null,
+      }),
+    );
+}

@@ -1,0 +1,76 @@
+import { CbtmError, InvalidArgumentError } from '@cbtm/core';
+import type { CommandContext } from '../cli.js';
+import { runStages, stageContext } from '../run-pipeline.js';
+import { openExistingRun, overridesFrom } from './shared.js';
+
+/** Flags of `cbtm generate`. */
+export interface GenerateCommandOptions {
+  readonly run: string;
+  readonly prompt: string;
+  readonly maxTokens: number;
+  readonly seed: number;
+  readonly topK?: string;
+  readonly temperature?: number | string;
+}
+
+/** `cbtm generate`: streams tokens to stdout; the experts used (and their weights) go to stderr. */
+export async function generateCommand(
+  opts: GenerateCommandOptions,
+  ctx: CommandContext,
+): Promise<void> {
+  const { run, config } = await openExistingRun(
+    opts.run,
+    ctx,
+    overridesFrom(opts, ['temperature']),
+  );
+  if (!run.stageDone('experts')) {
+    throw new CbtmError(
+      'E_STAGE_MISSING',
+      `${run.dir} has no trained experts yet. Run \`cbtm train --run ${run.dir}\` (or cbtm run) first.`,
+    );
+  }
+  await runStages(await stageContext(run, config, { signal: ctx.signal }), ['router']);
+  let topK: number | undefined;
+  if (opts.topK !== undefined && opts.topK !== 'all') {
+    topK = Number(opts.topK);
+    if (!Number.isInteger(topK) || topK < 1)
+      throw new InvalidArgumentError(
+        `--top-k must be an integer ≥ 1 or "all", got "${opts.topK}".`,
+      );
+  }
+  const { Ensemble } = await import('@cbtm/ensemble');
+  const ensemble = await Ensemble.load(run.dir, {
+    backend: config.train.backend,
+    log: (line) => ctx.stderr.write(`${line}\n`),
+  });
+  const usage = new Map<number, { tokens: number; weight: number }>();
+  let tokens = 0;
+  ctx.stdout.write(opts.prompt);
+  try {
+    for await (const piece of ensemble.generate(opts.prompt, {
+      maxTokens: opts.maxTokens,
+      seed: opts.seed,
+      routing: { temperature: config.eval.temperature, ...(topK !== undefined ? { topK } : {}) },
+      signal: ctx.signal,
+    })) {
+      ctx.stdout.write(piece.token);
+      tokens += 1;
+      piece.experts.forEach((j, i) => {
+        const u = usage.get(j) ?? { tokens: 0, weight: 0 };
+        u.tokens += 1;
+        u.weight += piece.weights[i]!;
+        usage.set(j, u);
+      });
+    }
+  } finally {
+    await ensemble.dispose();
+  }
+  ctx.stdout.write('\n');
+  const used = [...usage.entries()]
+    .sort((a, b) => b[1].weight - a[1].weight)
+    .map(
+      ([j, u]) =>
+        `expert ${j} (mean weight ${(u.weight / Math.max(1, tokens)).toFixed(2)}, in ${u.tokens}/${tokens} steps)`,
+    );
+  ctx.stderr.write(`experts used: ${used.length ? used.join(', ') : 'none (nothing generated)'}\n`);
+}

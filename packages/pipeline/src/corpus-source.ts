@@ -1,0 +1,145 @@
+import { stat } from 'node:fs/promises';
+import { basename } from 'node:path';
+import {
+  CbtmError,
+  type Document,
+  demoCorpusPaths,
+  listCorpusFiles,
+  type ReadCorpusOptions,
+  readCorpus,
+  sha256File,
+} from '@cbtm/core';
+import type { CbtmConfig } from './config/schema.js';
+
+/**
+ * The training and validation documents of a run, as the config describes them.
+ *
+ * @example
+ * ```ts
+ * const source: CorpusSource = corpusSource(resolveConfig({}));
+ * source.demo; // true
+ * ```
+ */
+export interface CorpusSource {
+  /** Training corpus paths (file or folder). */
+  readonly train: string;
+  /** Validation corpus path, or null when validation documents are held out of `train`. */
+  readonly valid: string | null;
+  /** True for the built-in demo corpus. */
+  readonly demo: boolean;
+  /** Fraction of `train` held out for validation when `valid` is null. */
+  readonly holdout: number;
+  /** Reader options (text and id fields). */
+  readonly readOptions: ReadCorpusOptions;
+  /** Training documents (hold-out removed), streamed. */
+  trainDocs(options?: { readonly limit?: number }): AsyncIterable<Document>;
+  /** Validation documents, streamed. */
+  validDocs(): AsyncIterable<Document>;
+  /** A description for logs and results: `demo (valid split)`, a path, or `hold-out 5% of <path>`. */
+  readonly validLabel: string;
+}
+
+/** FNV-1a of the id and seed, mapped to [0, 1): a stable, order-free hold-out decision. */
+function holdoutScore(id: string, seed: number): number {
+  let h = 0x811c9dc5 ^ seed;
+  for (let i = 0; i < id.length; i++) {
+    h ^= id.charCodeAt(i);
+    h = Math.imul(h, 0x01000193);
+  }
+  return (h >>> 0) / 2 ** 32;
+}
+
+/**
+ * Resolves the corpus part of a config: the demo corpus when `corpus.train` is null, and a
+ * seeded hold-out of the training documents when no validation corpus is given.
+ *
+ * @example
+ * ```ts
+ * const corpus = corpusSource(config);
+ * for await (const doc of corpus.validDocs()) console.log(doc.domain);
+ * ```
+ */
+export function corpusSource(config: CbtmConfig): CorpusSource {
+  const demo = config.corpus.train === null;
+  const paths = demoCorpusPaths();
+  const train = config.corpus.train ?? paths.train;
+  const valid = config.corpus.valid ?? (demo ? paths.valid : null);
+  const holdout = valid === null ? config.corpus.holdout : 0;
+  const readOptions: ReadCorpusOptions = {
+    textField: config.corpus.textField,
+    idField: config.corpus.idField,
+  };
+  const seed = config.seed;
+  const limit = config.corpus.limit ?? undefined;
+  async function* filtered(keepHeldOut: boolean, max?: number): AsyncGenerator<Document> {
+    let n = 0;
+    for await (const doc of readCorpus(train, readOptions)) {
+      const held = holdout > 0 && holdoutScore(doc.id, seed) < holdout;
+      if (held !== keepHeldOut) continue;
+      yield doc;
+      n += 1;
+      if (max !== undefined && n >= max) return;
+    }
+  }
+  return {
+    train,
+    valid,
+    demo,
+    holdout,
+    readOptions,
+    trainDocs: (options = {}) => {
+      const max = options.limit ?? limit;
+      if (holdout === 0)
+        return readCorpus(train, { ...readOptions, ...(max !== undefined ? { limit: max } : {}) });
+      return filtered(false, max);
+    },
+    validDocs: () => (valid !== null ? readCorpus(valid, readOptions) : filtered(true)),
+    validLabel:
+      demo && config.corpus.valid === null
+        ? 'the demo valid split'
+        : (valid ?? `a ${holdout * 100}% hold-out of ${train}`),
+  };
+}
+
+/**
+ * A fingerprint of the corpus files (names, sizes, SHA-256), so stages rerun when the corpus
+ * changes and are reused when it does not, wherever the files live.
+ *
+ * @example
+ * ```ts
+ * const fp = await corpusFingerprint(corpus.train);
+ * ```
+ */
+export async function corpusFingerprint(
+  path: string,
+): Promise<Array<{ name: string; size: number; sha256: string }>> {
+  const files = await listCorpusFiles(path);
+  const out: Array<{ name: string; size: number; sha256: string }> = [];
+  for (const file of files) {
+    const info = await stat(file);
+    out.push({ name: basename(file), size: info.size, sha256: await sha256File(file) });
+  }
+  return out;
+}
+
+/**
+ * Fails early, with a one-line error, when a corpus path does not exist, holds no files, or
+ * holds no documents (it reads only up to the first document).
+ *
+ * @example
+ * ```ts
+ * await checkCorpusPath('data/missing.jsonl'); // throws E_CORPUS_NOT_FOUND
+ * ```
+ */
+export async function checkCorpusPath(
+  path: string,
+  options: ReadCorpusOptions = {},
+): Promise<void> {
+  const files = await listCorpusFiles(path);
+  if (files.length === 0) throw new CbtmError('E_CORPUS_EMPTY', `${path} holds no corpus files.`);
+  for await (const _doc of readCorpus(path, { ...options, limit: 1 })) return;
+  throw new CbtmError(
+    'E_CORPUS_EMPTY',
+    `The corpus ${path} holds no documents. Give a .jsonl file with one {"text": ...} object per line, or .txt files.`,
+  );
+}

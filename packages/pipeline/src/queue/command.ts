@@ -1,0 +1,234 @@
+import { CbtmError, InvalidArgumentError } from '@cbtm/core';
+import type { CommandContext } from '../cli.js';
+import { openExistingRun, overridesFrom, rendererFor } from '../commands/shared.js';
+import type { CbtmConfig } from '../config/schema.js';
+import { runStages, stageContext } from '../run-pipeline.js';
+import { enqueueTraining } from './enqueue-training.js';
+import { queueStatus } from './queue-status.js';
+import { defaultQueueConnectionOptions, redactRedisUrl } from './redis-connection.js';
+import { runWorker } from './run-worker.js';
+import { listShards, readModelProgress } from './training-job.js';
+
+/** The Redis URL the commands use when `--redis` (and `CBTM_REDIS_URL`) are not given. */
+export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';
+
+/** Flags every queue command shares. */
+interface QueueFlags {
+  readonly redis?: string;
+  readonly queue?: string;
+  readonly prefix?: string;
+}
+
+function connectionOf(flags: QueueFlags) {
+  return {
+    redis: flags.redis ?? DEFAULT_REDIS_URL,
+    queueName: flags.queue ?? defaultQueueConnectionOptions.queueName,
+    prefix: flags.prefix ?? defaultQueueConnectionOptions.prefix,
+  };
+}
+
+function parseExperts(value: string | undefined): number[] | undefined {
+  if (value === undefined || value === 'all') return undefined;
+  return value.split(',').map((s) => {
+    if (!/^\d+$/.test(s.trim())) {
+      throw new InvalidArgumentError(
+        `--experts: expected comma-separated expert numbers such as 0,2,3, got "${value}".`,
+      );
+    }
+    return Number(s.trim());
+  });
+}
+
+/**
+ * The training settings `cbtm train` passes to `trainExperts` for this config. Queued jobs
+ * must use exactly these, so `cbtm train --run DIR` afterwards finds the models finished (and
+ * could resume their checkpoints) instead of training them again.
+ */
+export function trainingSettingsOf(config: CbtmConfig) {
+  const t = config.train;
+  return {
+    totalTokens: t.tokens,
+    modelConfig: { ...config.model },
+    train: {
+      batchSize: t.batchSize,
+      lr: t.learningRate,
+      warmupSteps: t.warmupSteps,
+      weightDecay: t.weightDecay,
+      evalEvery: t.evalEvery,
+      evalTokens: t.evalTokens,
+      checkpointEvery: t.checkpointEvery,
+    },
+    seed: config.seed,
+    backend: t.backend,
+  };
+}
+
+/** Flags of `cbtm queue enqueue`. */
+export interface QueueEnqueueFlags extends QueueFlags {
+  readonly run: string;
+  /** Comma-separated expert numbers, or `all`. */
+  readonly experts?: string;
+  readonly dense?: boolean;
+  readonly random?: boolean;
+  readonly tokens?: number | string;
+  readonly backend?: string;
+}
+
+/**
+ * `cbtm queue enqueue --run DIR`: trains the tokenizer if the run lacks it, then queues one job
+ * per expert (and the baselines with `--dense` / `--random`) with the run config's training
+ * settings. Idempotent: run it again to see what is queued, or to re-queue failed jobs.
+ *
+ * @example
+ * ```ts
+ * await queueEnqueueCommand({ run: 'runs/big', redis: 'redis://10.0.0.5:6379', dense: true }, ctx);
+ * ```
+ */
+export async function queueEnqueueCommand(
+  flags: QueueEnqueueFlags,
+  ctx: CommandContext,
+): Promise<void> {
+  const overrides = overridesFrom(flags as unknown as Record<string, unknown>, [
+    'tokens',
+    'backend',
+  ]);
+  const { run, config } = await openExistingRun(flags.run, ctx, overrides);
+  if (!run.stageDone('shard')) {
+    throw new CbtmError(
+      'E_STAGE_MISSING',
+      `${run.dir} has no shards yet. Run \`cbtm cluster --out ${run.dir}\` first.`,
+    );
+  }
+  // The workers and a later `cbtm train` must agree on the settings, so flag overrides are kept.
+  if (overrides.length > 0) await run.setConfig(config);
+  const renderer = rendererFor(ctx);
+  try {
+    const sctx = await stageContext(run, config, {
+      signal: ctx.signal,
+      onProgress: renderer.onProgress,
+      log: renderer.log,
+    });
+    await runStages(sctx, ['tokenizer']);
+    if (flags.random && (await listShards(run.path('random', 'shards'))).length === 0) {
+      const { prepareRandomClusters } = await import('../stages/random-clusters.js');
+      await prepareRandomClusters(sctx);
+    }
+  } finally {
+    renderer.stop();
+  }
+  let seedFrom: string | undefined;
+  if (config.train.seedTokens > 0) {
+    if (!(await readModelProgress(run.path('seed'))).done) {
+      throw new CbtmError(
+        'E_STAGE_MISSING',
+        `This run branches every model from a seed model (train.seedTokens = ${config.train.seedTokens}), which is not trained yet. Train it first, e.g. \`cbtm train --run ${run.dir} --expert 0\` (the seed, then expert 0), then queue the rest.`,
+      );
+    }
+    seedFrom = run.path('seed');
+  }
+  const experts = parseExperts(flags.experts);
+  const connection = connectionOf(flags);
+  const result = await enqueueTraining(run.dir, {
+    ...connection,
+    ...trainingSettingsOf(config),
+    ...(experts ? { experts } : {}),
+    dense: Boolean(flags.dense),
+    random: Boolean(flags.random),
+    ...(seedFrom ? { seedFrom } : {}),
+  });
+  for (const j of result.jobs) ctx.stdout.write(`${j.id}\t${j.outcome}\t${j.state}\n`);
+  const added = result.jobs.filter((j) => j.outcome === 'added' || j.outcome === 'retried').length;
+  ctx.stderr.write(
+    `${added} job(s) queued on ${redactRedisUrl(connection.redis)} (${result.queueName}), ${result.jobs.length - added} already there or trained.\n` +
+      `Start workers on machines that see ${run.dir} at this same path:  cbtm worker --redis ${redactRedisUrl(connection.redis)}\n` +
+      `Watch them with:  cbtm queue status --run ${run.dir}\n`,
+  );
+}
+
+/** Flags of `cbtm queue status`. */
+export interface QueueStatusFlags extends QueueFlags {
+  readonly run: string;
+  readonly json?: boolean;
+}
+
+/**
+ * `cbtm queue status --run DIR`: one line per model with its job state and step (or `--json`).
+ *
+ * @example
+ * ```ts
+ * await queueStatusCommand({ run: 'runs/big', json: true }, ctx);
+ * ```
+ */
+export async function queueStatusCommand(
+  flags: QueueStatusFlags,
+  ctx: CommandContext,
+): Promise<void> {
+  const { run } = await openExistingRun(flags.run, ctx);
+  const status = await queueStatus(run.dir, connectionOf(flags));
+  if (flags.json) {
+    ctx.stdout.write(`${JSON.stringify(status, null, 2)}\n`);
+    return;
+  }
+  const rows = status.models.map((m) => [
+    m.name,
+    m.state,
+    `${m.step}/${m.totalSteps ?? '?'}`,
+    m.trained ? 'trained' : '',
+    m.failedReason ? `failed ${m.attempts}×: ${m.failedReason}` : '',
+  ]);
+  const widths = [0, 1, 2, 3].map((i) =>
+    Math.max(...rows.map((r) => r[i]!.length), ['model', 'state', 'steps', ''][i]!.length),
+  );
+  const line = (r: string[]) =>
+    `${r
+      .map((c, i) => (i < 4 ? c.padEnd(widths[i]!) : c))
+      .join('  ')
+      .trimEnd()}\n`;
+  ctx.stdout.write(line(['model', 'state', 'steps', '', '']));
+  for (const r of rows) ctx.stdout.write(line(r));
+  ctx.stderr.write(
+    status.allExpertsTrained
+      ? `Every expert is trained. Record the stage with \`cbtm train --run ${status.runDir}\` (it trains nothing more).\n`
+      : `Run id ${status.runId} on ${status.queueName}.\n`,
+  );
+}
+
+/** Flags of `cbtm worker`. */
+export interface WorkerFlags extends QueueFlags {
+  readonly concurrency?: number;
+  readonly untilEmpty?: boolean;
+  /** Seconds a dead worker's job stays locked before another worker takes it over. */
+  readonly lockSeconds?: number;
+}
+
+/**
+ * `cbtm worker`: trains queued models until Ctrl-C (running jobs checkpoint and go back to the
+ * queue) or, with `--until-empty`, until the queue is empty.
+ *
+ * @example
+ * ```ts
+ * await workerCommand({ redis: 'redis://10.0.0.5:6379', concurrency: 1 }, ctx);
+ * ```
+ */
+export async function workerCommand(flags: WorkerFlags, ctx: CommandContext): Promise<void> {
+  const renderer = rendererFor(ctx);
+  let summary: Awaited<ReturnType<typeof runWorker>>;
+  try {
+    summary = await runWorker({
+      ...connectionOf(flags),
+      ...(flags.concurrency !== undefined ? { concurrency: flags.concurrency } : {}),
+      ...(flags.lockSeconds !== undefined
+        ? { lockDurationMs: Math.round(flags.lockSeconds * 1000) }
+        : {}),
+      untilEmpty: Boolean(flags.untilEmpty),
+      signal: ctx.signal,
+      onProgress: renderer.onProgress,
+      log: renderer.log,
+    });
+  } finally {
+    renderer.stop();
+  }
+  ctx.stderr.write(
+    `Worker stopped: ${summary.completed.length} job(s) finished, ${summary.failed.length} failed, ${summary.returned.length} returned to the queue.\n`,
+  );
+}

@@ -1,0 +1,195 @@
+import { createReadStream } from 'node:fs';
+import { access, readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { deriveSeed, Rng, type RunDir, readJsonFile } from '@cbtm/core';
+import type { EvalResults } from '../results.js';
+import { readEmbeddings } from '../stages/embeddings-file.js';
+import { projectTo2d } from './projection.js';
+import type { EmbeddingMap, LossCurve, ReportData } from './report-data.js';
+
+const exists = (p: string) =>
+  access(p).then(
+    () => true,
+    () => false,
+  );
+
+/** `<run>/clusters/assignments.jsonl` as cluster ids in corpus order. */
+export async function readAssignments(file: string): Promise<Int32Array> {
+  const out: number[] = [];
+  const lines = createInterface({
+    input: createReadStream(file),
+    crlfDelay: Number.POSITIVE_INFINITY,
+  });
+  for await (const line of lines) {
+    if (line.trim() === '') continue;
+    out.push((JSON.parse(line) as { cluster: number }).cluster);
+  }
+  return Int32Array.from(out);
+}
+
+interface TrainStateLike {
+  readonly backend?: string;
+  readonly tokens?: number;
+  readonly initFrom?: string | null;
+  readonly config?: { readonly contextLength?: number };
+  readonly hyperparameters?: { readonly batchSize?: number };
+  readonly history?: ReadonlyArray<{
+    readonly step: number;
+    readonly loss: number;
+    readonly valLoss?: number;
+  }>;
+}
+
+async function lossCurve(
+  dir: string,
+  name: string,
+  group: LossCurve['group'],
+): Promise<LossCurve | null> {
+  const file = join(dir, 'train-state.json');
+  if (!(await exists(file))) return null;
+  const state = await readJsonFile<TrainStateLike>(file);
+  const perStep = (state.hyperparameters?.batchSize ?? 1) * (state.config?.contextLength ?? 1);
+  const history = state.history ?? [];
+  // A model branched from the seed continues the seed's curve: count the seed's tokens too.
+  let offset = 0;
+  if (state.initFrom && (await exists(join(state.initFrom, 'train-state.json')))) {
+    offset =
+      (await readJsonFile<TrainStateLike>(join(state.initFrom, 'train-state.json'))).tokens ?? 0;
+  }
+  return {
+    name,
+    group,
+    train: history.map((h) => [offset + h.step * perStep, h.loss] as const),
+    valid: history
+      .filter((h) => h.valLoss !== undefined)
+      .map((h) => [offset + h.step * perStep, h.valLoss!] as const),
+  };
+}
+
+async function numbered(dir: string): Promise<number[]> {
+  if (!(await exists(dir))) return [];
+  return (await readdir(dir))
+    .filter((n) => /^\d+$/.test(n))
+    .map(Number)
+    .sort((a, b) => a - b);
+}
+
+/** Loss curves of the seed, every expert, the dense model and the random-cluster experts. */
+export async function collectLossCurves(
+  run: RunDir,
+): Promise<{ curves: LossCurve[]; backend: string | null }> {
+  const curves: LossCurve[] = [];
+  const add = (c: LossCurve | null) => {
+    if (c) curves.push(c);
+  };
+  add(await lossCurve(run.path('seed'), 'seed', 'seed'));
+  for (const j of await numbered(run.path('experts')))
+    add(await lossCurve(run.path('experts', String(j)), `expert ${j}`, 'expert'));
+  add(await lossCurve(run.path('dense'), 'dense', 'dense'));
+  for (const j of await numbered(run.path('random', 'experts'))) {
+    add(await lossCurve(run.path('random', 'experts', String(j)), `random ${j}`, 'random'));
+  }
+  let backend: string | null = null;
+  for (const dir of [run.path('dense'), run.path('experts', '0')]) {
+    if (await exists(join(dir, 'train-state.json'))) {
+      backend = (await readJsonFile<TrainStateLike>(join(dir, 'train-state.json'))).backend ?? null;
+      if (backend) break;
+    }
+  }
+  return { curves, backend };
+}
+
+/**
+ * Gathers what the report shows from a run directory; parts whose stage has not run are null.
+ *
+ * @example
+ * ```ts
+ * const html = renderReportHtml(await collectReportData(await RunDir.open('runs/demo')));
+ * ```
+ */
+export async function collectReportData(
+  run: RunDir,
+  options: { readonly maxPoints?: number; readonly seed?: number } = {},
+): Promise<ReportData> {
+  const maxPoints = options.maxPoints ?? 3000;
+  const results = (await exists(run.path('eval', 'results.json')))
+    ? await readJsonFile<EvalResults>(run.path('eval', 'results.json'))
+    : null;
+  const metricsFile = run.path('clusters', 'metrics.json');
+  const metrics = (await exists(metricsFile))
+    ? await readJsonFile<{ sizes?: number[] }>(metricsFile)
+    : null;
+  const assignmentsFile = run.path('clusters', 'assignments.jsonl');
+  const assignments = (await exists(assignmentsFile))
+    ? await readAssignments(assignmentsFile)
+    : null;
+  const embeddings = (await exists(run.path('embeddings', 'index.json')))
+    ? await readEmbeddings(run)
+    : null;
+
+  let contingency: ReportData['contingency'] = null;
+  let embeddingMap: EmbeddingMap | null = null;
+  const clusterSizes = metrics?.sizes ?? (assignments ? countSizes(assignments) : null);
+  if (embeddings && assignments && assignments.length === embeddings.index.n) {
+    const domains = embeddings.index.domains;
+    const domainIndex = new Map(domains.map((d, i) => [d, i]));
+    const k = clusterSizes?.length ?? Math.max(...assignments) + 1;
+    if (domains.length > 0) {
+      const counts = domains.map(() => new Array<number>(k).fill(0));
+      embeddings.domains.forEach((d, i) => {
+        if (d !== undefined) counts[domainIndex.get(d)!]![assignments[i]!] += 1;
+      });
+      contingency = { domains, counts };
+    }
+    const { n, dimension: d } = embeddings.index;
+    const xy = projectTo2d(embeddings.vectors, n, d);
+    let rows = Array.from({ length: n }, (_, i) => i);
+    if (n > maxPoints) {
+      rows = new Rng(deriveSeed(options.seed ?? 0, 'report-map'))
+        .shuffle(rows)
+        .slice(0, maxPoints)
+        .sort((a, b) => a - b);
+    }
+    const round = (x: number) => Math.round(x * 1e4) / 1e4;
+    embeddingMap = {
+      method: 'first two principal components of the document embeddings',
+      domains,
+      total: n,
+      points: rows.map((i) => {
+        const dom = embeddings.domains[i];
+        return [
+          round(xy[2 * i]!),
+          round(xy[2 * i + 1]!),
+          assignments[i]!,
+          dom === undefined ? -1 : domainIndex.get(dom)!,
+          embeddings.ids[i]!,
+        ] as const;
+      }),
+    };
+  }
+  const { curves, backend } = await collectLossCurves(run);
+  return {
+    title: 'cbtm run report',
+    runDir: run.dir,
+    generatedAt: new Date().toISOString(),
+    config: run.manifest.config,
+    backend: results?.backend ?? backend,
+    clusterSizes,
+    contingency,
+    embeddingMap,
+    lossCurves: curves,
+    results,
+    stages: Object.entries(run.manifest.stages).map(([name, s]) => ({
+      name,
+      completedAt: s.completedAt,
+      ...(s.info ? { info: s.info } : {}),
+    })),
+  };
+}
+
+function countSizes(assignments: Int32Array): number[] {
+  const sizes: number[] = [];
+  for (const c of assignments) sizes[c] = (sizes[c] ?? 0) + 1;
+  return Array.from(sizes, (s) => s ?? 0);
+}

@@ -1,0 +1,20 @@
+import { type RunDir, writeFileAtomic } from '@cbtm/core';
+import { collectReportData } from './collect-report-data.js';
+import { renderReportHtml } from './render-report.js';
+
+/**
+ * Writes `<run>/report.html` from what the run directory holds; returns its path.
+ *
+ * @example
+ * ```ts
+ * const file = await writeReport(await RunDir.open('runs/demo'));
+ * ```
+ */
+export async function writeReport(
+  run: RunDir,
+  options: { readonly maxPoints?: number; readonly seed?: number } = {},
+): Promise<string> {
+  const file = run.path('report.html');
+  await writeFileAtomic(file, renderReportHtml(await collectReportData(run, options)));
+  return file;
+}

@@ -1,0 +1,90 @@
+import { z } from 'zod';
+
+const routeTopK = z.union([z.number().int().min(1), z.literal('all')], {
+  error: 'expected an integer ≥ 1 or "all"',
+});
+const routeTemperature = z.number().positive().finite();
+
+/** `POST /v1/route`: the experts (and weights) for a text. */
+export const routeRequestSchema = z.strictObject({
+  text: z.string().min(1),
+  topK: routeTopK.optional(),
+  temperature: routeTemperature.optional(),
+});
+
+/** `POST /v1/score`: per-token log-probabilities of a text under the mixture. */
+export const scoreRequestSchema = z.strictObject({
+  text: z.string().min(1),
+  topK: routeTopK.optional(),
+  temperature: routeTemperature.optional(),
+  weightsMode: z.enum(['per-token', 'per-sequence']).optional(),
+  /** Score at most this many tokens. */
+  maxTokens: z.number().int().min(1).optional(),
+  /** Also score the end-of-document token after the text. */
+  appendEos: z.boolean().optional(),
+});
+
+/**
+ * `POST /v1/generate`. `temperature`, `topP` and `topK` are sampling options (as in
+ * `Ensemble.generate`); the routing has its own under `routing`.
+ */
+export function generateRequestSchema(maxTokensLimit: number) {
+  return z.strictObject({
+    prompt: z.string(),
+    maxTokens: z.number().int().min(0).max(maxTokensLimit).default(64),
+    temperature: z.number().min(0).finite().default(1),
+    topP: z.number().gt(0).max(1).default(1),
+    topK: z.number().int().min(0).default(0),
+    seed: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).default(0),
+    stop: z
+      .union([z.string().min(1), z.array(z.string().min(1)).max(16)])
+      .transform((s) => (typeof s === 'string' ? [s] : s))
+      .default([]),
+    stream: z.boolean().default(false),
+    routing: z
+      .strictObject({ topK: routeTopK.optional(), temperature: routeTemperature.optional() })
+      .optional(),
+  });
+}
+
+/**
+ * A validated `/v1/route` body.
+ *
+ * @example
+ * ```ts
+ * const body: RouteRequest = { text: 'In the beginning', topK: 2, temperature: 0.1 };
+ * ```
+ */
+export type RouteRequest = z.output<typeof routeRequestSchema>;
+/**
+ * A validated `/v1/score` body.
+ *
+ * @example
+ * ```ts
+ * const body: ScoreRequest = { text: 'In the beginning', topK: 'all', weightsMode: 'per-token' };
+ * ```
+ */
+export type ScoreRequest = z.output<typeof scoreRequestSchema>;
+/**
+ * A validated `/v1/generate` body (defaults filled in).
+ *
+ * @example
+ * ```ts
+ * const body: Partial<GenerateRequest> = { prompt: 'Once', maxTokens: 32, seed: 7, stop: ['\n'], stream: true };
+ * ```
+ */
+export type GenerateRequest = z.output<ReturnType<typeof generateRequestSchema>>;
+
+/** The first problem of a failed parse: the field (dotted path) and what is wrong with it. */
+export function firstIssue(error: z.ZodError): { field: string; message: string } {
+  const issue = error.issues[0]!;
+  if (issue.code === 'unrecognized_keys') {
+    const key = issue.keys[0]!;
+    const field = [...issue.path, key].join('.');
+    return { field, message: `unknown field "${field}"` };
+  }
+  const field = issue.path.join('.');
+  return field === ''
+    ? { field: '', message: `body: ${issue.message}` }
+    : { field, message: `field "${field}": ${issue.message}` };
+}

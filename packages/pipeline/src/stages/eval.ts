@@ -1,0 +1,134 @@
+import { access } from 'node:fs/promises';
+import { type Document, readJsonFile, writeJsonAtomic } from '@cbtm/core';
+import type { EvalMethod } from '@cbtm/ensemble';
+import type { CbtmConfig, TopK } from '../config/schema.js';
+import type { ClusterQuality, EvalResults } from '../results.js';
+import type { ClusterMetricsFile } from './cluster-files.js';
+import type { StageContext, StageDefinition } from './stage.js';
+
+const exists = (p: string) =>
+  access(p).then(
+    () => true,
+    () => false,
+  );
+
+/** The settings an evaluation depends on (what `cbtm eval` flags may change). */
+export interface EvalSettings {
+  readonly topK: readonly TopK[];
+  readonly temperature: number;
+  readonly maxDocs: number | null;
+  readonly maxTokensPerDoc: number | null;
+}
+
+/**
+ * The methods to score, in table order: dense, c-BTM at each top-k (top-k ≥ k is "all"),
+ * random clusters.
+ */
+export function evalMethods(
+  settings: EvalSettings,
+  k: number,
+  has: { dense: boolean; random: boolean },
+): EvalMethod[] {
+  const methods: EvalMethod[] = [];
+  if (has.dense) methods.push({ kind: 'dense', name: 'dense' });
+  const tops = [...new Set(settings.topK.map((t) => (t === 'all' || t >= k ? 'all' : t)))].sort(
+    (a, b) => (a === 'all' ? 1 : b === 'all' ? -1 : a - b),
+  );
+  for (const t of tops) {
+    methods.push(
+      t === 'all'
+        ? { kind: 'cbtm', name: 'cbtm-all', temperature: settings.temperature }
+        : { kind: 'cbtm', name: `cbtm-top${t}`, topK: t, temperature: settings.temperature },
+    );
+  }
+  if (has.random)
+    methods.push({ kind: 'random', name: 'random', temperature: settings.temperature });
+  return methods;
+}
+
+/** Cluster sizes, purity and NMI from `<run>/clusters/metrics.json`, if present. */
+export async function clusterQuality(
+  ctx: Pick<StageContext, 'run'>,
+): Promise<ClusterQuality | null> {
+  const file = ctx.run.path('clusters', 'metrics.json');
+  if (!(await exists(file))) return null;
+  const m = await readJsonFile<ClusterMetricsFile>(file);
+  return { k: m.k, sizes: m.sizes, purity: m.purity ?? null, nmi: m.nmi ?? null };
+}
+
+async function* capped(
+  docs: AsyncIterable<Document>,
+  max: number | null,
+): AsyncGenerator<Document> {
+  let n = 0;
+  for await (const doc of docs) {
+    if (max !== null && n >= max) return;
+    n += 1;
+    yield doc;
+  }
+}
+
+/**
+ * Scores the validation corpus with every method through `@cbtm/ensemble`, and returns the
+ * results with the cluster quality attached.
+ */
+export async function evaluateRun(
+  ctx: StageContext,
+  settings: EvalSettings,
+  corpus: { readonly docs: AsyncIterable<Document>; readonly name: string },
+): Promise<EvalResults> {
+  const { run, config } = ctx;
+  const started = Date.now();
+  const { Ensemble } = await import('@cbtm/ensemble');
+  const ensemble = await Ensemble.load(run.dir, { backend: config.train.backend, log: ctx.log });
+  // Baselines turned off in the config are left out even when their models are on disk.
+  const methods = evalMethods(settings, ensemble.k, {
+    dense: config.baselines.dense && ensemble.dense !== undefined,
+    random: config.baselines.random && ensemble.random !== undefined,
+  });
+  const results = await ensemble.evaluate(capped(corpus.docs, settings.maxDocs), {
+    methods,
+    outFile: false,
+    corpusName: corpus.name,
+    ...(settings.maxTokensPerDoc !== null
+      ? { maxTokensPerDocument: settings.maxTokensPerDoc }
+      : {}),
+    ...(ctx.signal ? { signal: ctx.signal } : {}),
+    ...(ctx.onProgress ? { onProgress: ctx.onProgress } : {}),
+  });
+  ctx.log(
+    `eval: ${results.corpus.documents} documents, ${results.tokens} tokens in ${((Date.now() - started) / 1000).toFixed(1)}s.`,
+  );
+  return { ...results, temperature: settings.temperature, clusters: await clusterQuality(ctx) };
+}
+
+/** The eval settings of a config. */
+export function evalSettings(config: CbtmConfig): EvalSettings {
+  const { topK, temperature, maxDocs, maxTokensPerDoc } = config.eval;
+  return { topK, temperature, maxDocs, maxTokensPerDoc };
+}
+
+/** Perplexity of every method on the validation corpus: `<run>/eval/results.json`. */
+export const evalStage: StageDefinition = {
+  name: 'eval',
+  inputs: ['embed', 'shard', 'tokenizer', 'experts', 'dense', 'random', 'router'],
+  paths: ['eval/results.json'],
+  enabled: () => true,
+  stageConfig: ({ config, corpus, validFingerprint }) => ({
+    eval: evalSettings(config),
+    valid: corpus.validLabel,
+    validFiles: validFingerprint,
+    fields: [config.corpus.textField, config.corpus.idField],
+  }),
+  async execute(ctx) {
+    const results = await evaluateRun(ctx, evalSettings(ctx.config), {
+      docs: ctx.corpus.validDocs(),
+      name: ctx.corpus.validLabel,
+    });
+    await writeJsonAtomic(ctx.run.path('eval', 'results.json'), results);
+    return {
+      outputs: ['eval/results.json'],
+      info: { documents: results.corpus.documents, tokens: results.tokens },
+    };
+  },
+};

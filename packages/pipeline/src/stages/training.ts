@@ -1,0 +1,254 @@
+import { access, readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { CbtmError, type RunDir, readJsonFile, throwIfAborted } from '@cbtm/core';
+import type { CbtmConfig } from '../config/schema.js';
+import { prepareRandomClusters } from './random-clusters.js';
+import {
+  beginStage,
+  finishStage,
+  idleReport,
+  planStage,
+  type StageContext,
+  type StageDefinition,
+  type StageName,
+  type StagePlan,
+  type StageReport,
+} from './stage.js';
+
+const exists = (p: string) =>
+  access(p).then(
+    () => true,
+    () => false,
+  );
+
+/** The stages that train models; they run together in one pool of worker processes. */
+export const TRAINING_STAGES: readonly StageName[] = ['seed', 'experts', 'dense', 'random'];
+
+function trainingInputs(ctx: StageContext) {
+  const { config, corpusFingerprint } = ctx;
+  return {
+    corpus: corpusFingerprint,
+    model: config.model,
+    // Workers, backend and checkpoint spacing change speed or safety, not what is learnt.
+    train: { ...config.train, workers: undefined, backend: undefined, checkpointEvery: undefined },
+    seed: config.seed,
+  };
+}
+
+const notRunAlone = async (): Promise<never> => {
+  throw new Error('training stages run through runTrainingStages');
+};
+
+/** The shared seed model every model branches from (`train.seedTokens` > 0). */
+export const seedStage: StageDefinition = {
+  name: 'seed',
+  inputs: ['shard', 'tokenizer'],
+  paths: ['seed'],
+  enabled: (config) => config.train.seedTokens > 0,
+  stageConfig: trainingInputs,
+  execute: notRunAlone,
+};
+
+/** One expert per cluster, each on its own shard, `train.tokens / k` tokens each. */
+export const expertsStage: StageDefinition = {
+  name: 'experts',
+  inputs: ['shard', 'tokenizer', 'seed'],
+  paths: ['experts'],
+  enabled: () => true,
+  stageConfig: trainingInputs,
+  execute: notRunAlone,
+};
+
+/** The dense baseline: one model on all shards with the experts' total tokens. */
+export const denseStage: StageDefinition = {
+  name: 'dense',
+  inputs: ['shard', 'tokenizer', 'seed'],
+  paths: ['dense'],
+  enabled: (config) => config.baselines.dense,
+  stageConfig: trainingInputs,
+  execute: notRunAlone,
+};
+
+/** The random-cluster baseline: k experts on randomly assigned documents. */
+export const randomStage: StageDefinition = {
+  name: 'random',
+  inputs: ['embed', 'shard', 'tokenizer', 'seed'],
+  paths: ['random'],
+  enabled: (config) => config.baselines.random,
+  stageConfig: (ctx) => ({
+    ...trainingInputs(ctx),
+    k: ctx.config.cluster.k,
+    router: ctx.config.router,
+  }),
+  execute: notRunAlone,
+};
+
+/** What a model directory's `train-state.json` says, if it has one. */
+interface ModelStatus {
+  readonly name: string;
+  readonly dir: string;
+  readonly done: boolean;
+  readonly step: number;
+}
+
+async function modelStatus(name: string, dir: string): Promise<ModelStatus> {
+  const file = join(dir, 'train-state.json');
+  if (!(await exists(file))) return { name, dir, done: false, step: 0 };
+  const state = await readJsonFile<{ done?: boolean; step?: number }>(file).catch(() => ({
+    done: false,
+    step: 0,
+  }));
+  return { name, dir, done: state.done === true, step: state.step ?? 0 };
+}
+
+/** Cluster ids that have a shard, from `<run>/shards/<j>.jsonl.gz`. */
+export async function shardIds(run: RunDir, sub = 'shards'): Promise<number[]> {
+  const dir = run.path(sub);
+  if (!(await exists(dir))) return [];
+  return (await readdir(dir))
+    .map((n) => /^(\d+)\.jsonl\.gz$/.exec(n))
+    .filter((m): m is RegExpExecArray => m !== null)
+    .map((m) => Number(m[1]))
+    .sort((a, b) => a - b);
+}
+
+function trainSettings(config: CbtmConfig) {
+  const t = config.train;
+  return {
+    batchSize: t.batchSize,
+    lr: t.learningRate,
+    warmupSteps: t.warmupSteps,
+    weightDecay: t.weightDecay,
+    evalEvery: t.evalEvery,
+    evalTokens: t.evalTokens,
+    checkpointEvery: t.checkpointEvery,
+  };
+}
+
+/** Options of {@link runTrainingStages}. */
+export interface TrainingOptions {
+  /** Train only these experts (`cbtm train --expert J`); the stage is marked done only once every expert is. */
+  readonly experts?: readonly number[];
+}
+
+/**
+ * Plans the seed, experts, dense and random stages, then trains every model that is not
+ * finished in one call to `@cbtm/train`'s `trainExperts` (a pool of `train.workers`
+ * processes), so the baselines train in parallel with the experts. Each model resumes from
+ * its checkpoint; models whose `train-state.json` says done are left untouched. The
+ * manifest records, per stage, which models were reused and from which step each resumed.
+ */
+export async function runTrainingStages(
+  ctx: StageContext,
+  defs: readonly StageDefinition[],
+  options: TrainingOptions = {},
+): Promise<StageReport[]> {
+  const started = Date.now();
+  const { run, config } = ctx;
+  const plans: StagePlan[] = [];
+  for (const def of defs) plans.push(await planStage(def, ctx));
+  const reports = new Map<StageName, StageReport>();
+  for (const plan of plans) {
+    if (plan.action === 'skip' && run.stage(plan.def.name))
+      await run.invalidateStage(plan.def.name);
+    if (plan.action !== 'run') reports.set(plan.def.name, idleReport(plan, ctx));
+  }
+  const toRun = plans.filter((p) => p.action === 'run');
+  const running = (name: StageName) => toRun.some((p) => p.def.name === name);
+  if (toRun.length > 0) {
+    for (const plan of toRun) await beginStage(plan, ctx);
+    throwIfAborted(ctx.signal);
+    if (running('random')) await prepareRandomClusters(ctx);
+
+    const all = await shardIds(run);
+    if (all.length === 0) {
+      throw new CbtmError(
+        'E_STAGE_MISSING',
+        `${run.path('shards')} holds no shards. Run \`cbtm cluster\` first.`,
+      );
+    }
+    const wanted = options.experts ?? all;
+    const before = new Map<string, ModelStatus>();
+    const track = async (name: string, dir: string) =>
+      before.set(name, await modelStatus(name, dir));
+    if (running('experts'))
+      for (const j of wanted) await track(`expert-${j}`, run.path('experts', String(j)));
+    if (running('dense')) await track('dense', run.path('dense'));
+    if (running('random'))
+      for (const j of await shardIds(run, 'random/shards'))
+        await track(`random-expert-${j}`, run.path('random', 'experts', String(j)));
+    if (running('seed')) await track('seed', run.path('seed'));
+
+    const experts = running('experts')
+      ? wanted.filter((j) => !before.get(`expert-${j}`)!.done)
+      : [];
+    const dense = running('dense') && !before.get('dense')!.done;
+    const random =
+      running('random') &&
+      [...before.values()].some((m) => m.name.startsWith('random-') && !m.done);
+    const seedEnabled = config.train.seedTokens > 0;
+    const seedPending = running('seed') && !before.get('seed')!.done;
+    if (experts.length > 0 || dense || random) {
+      const train = await import('@cbtm/train');
+      await train.trainExperts(run.dir, {
+        totalTokens: config.train.tokens + (seedPending ? config.train.seedTokens : 0),
+        ...(seedPending
+          ? { seedTokens: config.train.seedTokens }
+          : seedEnabled
+            ? { seedFrom: run.path('seed') }
+            : {}),
+        modelConfig: config.model,
+        train: trainSettings(config),
+        workers: config.train.workers,
+        experts,
+        dense,
+        random,
+        seed: config.seed,
+        backend: config.train.backend,
+        log: ctx.log,
+        ...(ctx.signal ? { signal: ctx.signal } : {}),
+        ...(ctx.onProgress ? { onProgress: ctx.onProgress } : {}),
+      });
+    }
+    throwIfAborted(ctx.signal);
+
+    const after = new Map<string, ModelStatus>();
+    for (const m of before.values()) after.set(m.name, await modelStatus(m.name, m.dir));
+    const modelsOf = (prefix: (name: string) => boolean) =>
+      [...before.values()]
+        .filter((m) => prefix(m.name))
+        .map((m) => ({
+          name: m.name,
+          reused: m.done,
+          resumedFromStep: m.done ? null : m.step,
+          steps: after.get(m.name)!.step,
+        }));
+    for (const plan of toRun) {
+      const name = plan.def.name;
+      let models: ReturnType<typeof modelsOf>;
+      if (name === 'experts') {
+        models = modelsOf((n) => n.startsWith('expert-'));
+        // A partial `--expert J` run stays pending until every expert has finished.
+        const statuses = await Promise.all(
+          all.map((j) => modelStatus(`expert-${j}`, run.path('experts', String(j)))),
+        );
+        if (!statuses.every((s) => s.done)) {
+          reports.set(name, {
+            name,
+            status: 'ran',
+            seconds: (Date.now() - started) / 1000,
+            info: { models, partial: true },
+          });
+          continue;
+        }
+      } else if (name === 'dense') models = modelsOf((n) => n === 'dense');
+      else if (name === 'random') models = modelsOf((n) => n.startsWith('random-'));
+      else models = modelsOf((n) => n === 'seed');
+      reports.set(
+        name,
+        await finishStage(plan, ctx, { outputs: plan.def.paths, info: { models } }, started),
+      );
+    }
+  }
+  return defs.map((d) => reports.get(d.name)!);
+}
