@@ -219,6 +219,89 @@ export function createProgram(ctx: CommandContext): Command {
     .addHelpText('after', examples(['cbtm report --run runs/demo']))
     .action(async (opts) => (await import('./commands/report.js')).reportCommand(opts, ctx));
 
+  program
+    .command('serve')
+    .description(
+      'Serve a run’s ensemble over HTTP: GET /health, POST /v1/route, /v1/score, /v1/generate (SSE with "stream": true). Ctrl-C stops it gracefully.',
+    )
+    .requiredOption('-r, --run <dir>', 'run directory (experts and router trained)')
+    .option('--port <n>', 'TCP port (0 picks a free one)', nonNegativeInt, 8080)
+    .option('--host <addr>', 'address to listen on (0.0.0.0 for other machines)', '127.0.0.1')
+    .option('--max-loaded-experts <n>', 'experts kept in memory at once', positiveInt)
+    .option('--top-k <k>', 'experts mixed per token when a request does not say (an integer or "all")')
+    .option('--temperature <t>', 'routing temperature T when a request does not say', numberOrText)
+    .option('--backend <name>', 'tensor backend: auto, tensorflow-gpu, tensorflow, wasm, cpu')
+    .option('--max-tokens <n>', 'most tokens one /v1/generate request may ask for', positiveInt)
+    .option('--max-body-bytes <n>', 'largest request body in bytes', positiveInt)
+    .addHelpText(
+      'after',
+      examples([
+        'cbtm serve --run runs/demo',
+        'cbtm serve --run runs/demo --host 0.0.0.0 --port 8080 --top-k 2',
+        `curl -sN localhost:8080/v1/generate -d '{"prompt": "And God said", "maxTokens": 32, "stream": true}'`,
+      ]),
+    )
+    .action(async (opts) => (await import('./serve/command.js')).serveCommand(opts, ctx));
+
+  const redisOption = () =>
+    new Option('--redis <url>', 'Redis URL of the training queue')
+      .env('CBTM_REDIS_URL')
+      .default('redis://127.0.0.1:6379');
+  const queueNameOption = () =>
+    new Option('--queue <name>', 'queue name (separates pools of workers)').default('cbtm-train');
+  const queue = program
+    .command('queue')
+    .description(
+      'Train experts on many machines: a BullMQ job queue on Redis (the run directory must be on a shared file system, at the same path everywhere).',
+    );
+  queue
+    .command('enqueue')
+    .description(
+      'Queue one training job per expert (and the baselines with --dense/--random), with the run config’s training settings. Idempotent.',
+    )
+    .requiredOption('-r, --run <dir>', 'run directory (made by `cbtm cluster`)')
+    .addOption(redisOption())
+    .addOption(queueNameOption())
+    .option('--experts <list>', 'only these experts, comma-separated (default: all)')
+    .option('--dense', 'also queue the dense baseline')
+    .option('--random', 'also queue the random-cluster baseline')
+    .option('--tokens <n>', 'training tokens of the experts together', numberOrText)
+    .option('--backend <name>', 'tensor backend of the workers')
+    .addHelpText(
+      'after',
+      examples([
+        'cbtm queue enqueue --run /shared/runs/big --redis redis://10.0.0.5:6379',
+        'cbtm queue enqueue --run /shared/runs/big --experts 0,3 --dense',
+      ]),
+    )
+    .action(async (opts) => (await import('./queue/command.js')).queueEnqueueCommand(opts, ctx));
+  queue
+    .command('status')
+    .description('Each model’s job state (waiting, active, completed, failed) and step.')
+    .requiredOption('-r, --run <dir>', 'run directory')
+    .addOption(redisOption())
+    .addOption(queueNameOption())
+    .option('--json', 'print the status as JSON')
+    .addHelpText('after', examples(['cbtm queue status --run /shared/runs/big --json']))
+    .action(async (opts) => (await import('./queue/command.js')).queueStatusCommand(opts, ctx));
+
+  program
+    .command('worker')
+    .description(
+      'Train queued experts until Ctrl-C (the running expert checkpoints and goes back to the queue). Start one or more per machine.',
+    )
+    .addOption(redisOption())
+    .addOption(queueNameOption())
+    .option('--concurrency <n>', 'jobs trained at once, one process each', positiveInt, 1)
+    .option('--until-empty', 'exit once no job is waiting or running')
+    .option(
+      '--lock-seconds <n>',
+      'how long a dead worker’s job stays locked before another worker resumes it (default 30)',
+      positiveInt,
+    )
+    .addHelpText('after', examples(['cbtm worker --redis redis://10.0.0.5:6379', 'cbtm worker --until-empty']))
+    .action(async (opts) => (await import('./queue/command.js')).workerCommand(opts, ctx));
+
   return program;
 }
 

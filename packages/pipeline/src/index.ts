@@ -41,3 +41,37 @@ export {
   runPipeline,
 } from './run-pipeline.js';
 export { STAGE_NAMES, type StageName, type StageReport } from './stages/stage.js';
+export {
+  createServer,
+  defaultServeOptions,
+  type GenerateRequest,
+  type HttpErrorCode,
+  type InferenceServer,
+  type RouteRequest,
+  type ScoreRequest,
+  type ServedRequest,
+  type ServeOptions,
+} from './serve/index.js';
+export {
+  defaultEnqueueTrainingOptions,
+  defaultQueueConnectionOptions,
+  defaultRunWorkerOptions,
+  type EnqueueOutcome,
+  type EnqueueResult,
+  type EnqueueTrainingOptions,
+  enqueueTraining,
+  type QueueConnectionOptions,
+  type QueueJobState,
+  type QueueModelStatus,
+  type QueueStatusResult,
+  queueStatus,
+  type RunWorkerOptions,
+  runIdOf,
+  runWorker,
+  type TrainingJobData,
+  type TrainingJobProgress,
+  type TrainingJobResult,
+  type TrainingTarget,
+  trainingJobId,
+  type WorkerSummary,
+} from './queue/index.js';

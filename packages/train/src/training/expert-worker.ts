@@ -71,4 +71,7 @@ process.on('message', (msg: ToWorker) => {
   }
 });
 process.on('disconnect', () => process.exit(0));
+// Ctrl-C in a terminal reaches the whole process group. Treat it like the parent's abort message:
+// finish the step, checkpoint, report. Dying here would make the pool restart this model.
+for (const sig of ['SIGINT', 'SIGTERM'] as const) process.on(sig, () => current?.abort());
 void send({ type: 'ready', pid: process.pid });

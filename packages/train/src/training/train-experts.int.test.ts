@@ -2,7 +2,7 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import type { ProgressEvent } from '@cbtm/core';
+import { AbortError, type ProgressEvent } from '@cbtm/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { trainBpeTokenizer } from '../tokenizer/index.js';
 import { trainExperts } from './train-experts.js';
@@ -80,5 +80,60 @@ describe('trainExperts', () => {
     expect(
       events.filter((e) => e.task === undefined && e.status === 'progress').map((e) => e.done),
     ).toEqual([1, 2, 3]);
+  });
+
+  it('stops on Ctrl-C (SIGINT to the workers plus abort), checkpointing and restarting nothing', async () => {
+    const ac = new AbortController();
+    const started: string[] = [];
+    const pids: number[] = [];
+    let interrupted = false;
+    const dir = await mkdtemp(join(tmpdir(), 'cbtm-experts-int-'));
+    await mkdir(join(dir, 'tokenizer'), { recursive: true });
+    await writeFile(join(dir, 'tokenizer', 'tokenizer.json'), await readFile(join(run, 'tokenizer', 'tokenizer.json')));
+    await mkdir(join(dir, 'shards'), { recursive: true });
+    for (const j of [0, 1]) {
+      await writeFile(join(dir, 'shards', `${j}.jsonl.gz`), await readFile(join(run, 'shards', `${j}.jsonl.gz`)));
+    }
+    const training = trainExperts(dir, {
+      totalTokens: 2 * 400 * 4 * 16,
+      modelConfig: { nLayer: 1, dModel: 16, nHead: 2, contextLength: 16 },
+      train: { batchSize: 4, logEvery: 1 },
+      workers: 2,
+      backend: 'wasm',
+      log: () => {},
+      signal: ac.signal,
+      onWorker: ({ pid, task }) => {
+        started.push(task);
+        pids.push(pid);
+      },
+      onProgress: (e) => {
+        if (!interrupted && e.task !== undefined && e.done >= 3) {
+          interrupted = true;
+          // A terminal's Ctrl-C: every process in the group gets SIGINT, the parent aborts.
+          for (const pid of pids) process.kill(pid, 'SIGINT');
+          ac.abort();
+        }
+      },
+    });
+    await expect(training).rejects.toBeInstanceOf(AbortError);
+    expect(started.sort()).toEqual(['expert-0', 'expert-1']);
+    for (const j of [0, 1]) {
+      const state = await readTrainState(join(dir, 'experts', String(j)));
+      expect(state.done).toBe(false);
+      expect(state.step).toBeGreaterThan(0);
+      expect(state.step).toBeLessThan(400);
+    }
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('returns at once when there is nothing to train', async () => {
+    const result = await trainExperts(run, {
+      totalTokens: 1000,
+      modelConfig: { nLayer: 1, dModel: 16, nHead: 2, contextLength: 16 },
+      experts: [],
+      dense: false,
+      log: () => {},
+    });
+    expect(result.models).toEqual([]);
   });
 });

@@ -405,6 +405,12 @@ function runPool(tasks: readonly ExpertTask[], p: PoolOptions): Promise<void> {
         slots.delete(slot);
         const t = slot.task;
         if (!t) return;
+        if (aborting) {
+          // Stopping: a model whose worker died keeps its last checkpoint; nothing restarts.
+          slot.task = undefined;
+          if (busy() === 0) fail(abortError());
+          return;
+        }
         const n = (retries.get(t.name) ?? 0) + 1;
         retries.set(t.name, n);
         if (n > p.maxRetries) {
