@@ -37,8 +37,11 @@ beforeAll(async () => {
   redis = await startRedis();
   root = await mkdtemp(join(tmpdir(), 'cbtm-queue-cli-'));
   runDir = join(root, 'run');
-  // A pipeline run up to its shards, as `cbtm cluster` leaves it.
-  await runPipeline(tinyConfig(runDir), { stages: ['embed', 'cluster', 'shard'] });
+  // A pipeline run up to its shards, as `cbtm cluster` leaves it, plus the shared seed model
+  // that every expert branches from (it must exist before experts are queued).
+  await runPipeline(tinyConfig(runDir), {
+    stages: ['embed', 'cluster', 'shard', 'tokenizer', 'seed'],
+  });
 }, 120_000);
 
 afterAll(async () => {

@@ -9,7 +9,6 @@ import {
 } from '@cbtm/core';
 import type { ClusterMetricsFile } from './cluster-files.js';
 import { readEmbeddings } from './embeddings-file.js';
-import { labelAgreement } from './label-agreement.js';
 import type { StageDefinition } from './stage.js';
 
 /**
@@ -78,7 +77,9 @@ export const shardStage: StageDefinition = {
   enabled: () => true,
   stageConfig: () => ({}),
   async execute({ run, corpus, signal, onProgress }) {
-    const { ClusterModel } = await import('@cbtm/cluster');
+    const { ClusterModel, contingencyTable, normalizedMutualInfo, purity } = await import(
+      '@cbtm/cluster'
+    );
     const model = await ClusterModel.load(run.path('clusters'));
     const emb = await readEmbeddings(run);
     const { n } = emb.index;
@@ -116,14 +117,17 @@ export const shardStage: StageDefinition = {
     let inertia = 0;
     for (const x of distances) inertia += x;
     const labeled = emb.domains.every((d) => d !== undefined) && emb.domains.length > 0;
-    const agreement = labeled ? labelAgreement(clusters, emb.domains as string[], model.k) : null;
+    const table = labeled
+      ? contingencyTable(emb.domains as string[], clusters, model.k)
+      : undefined;
     const metrics: ClusterMetricsFile = {
       k: model.k,
       documents: n,
       sizes,
       inertia,
-      purity: agreement?.purity ?? null,
-      nmi: agreement?.nmi ?? null,
+      purity: table ? purity(table) : null,
+      // Clamped as before: floating-point rounding can put a perfect clustering at 1 + 2e-16.
+      nmi: table ? Math.min(1, normalizedMutualInfo(table)) : null,
     };
     await writeJsonAtomic(run.path('clusters', 'metrics.json'), metrics);
     onProgress?.({ stage: 'shard', status: 'done', done: n, total: n, unit: 'docs' });

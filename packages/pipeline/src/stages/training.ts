@@ -188,7 +188,8 @@ export async function runTrainingStages(
       [...before.values()].some((m) => m.name.startsWith('random-') && !m.done);
     const seedEnabled = config.train.seedTokens > 0;
     const seedPending = running('seed') && !before.get('seed')!.done;
-    if (experts.length > 0 || dense || random) {
+    // The seed stage may run alone (e.g. before queueing experts on workers).
+    if (experts.length > 0 || dense || random || seedPending) {
       const train = await import('@cbtm/train');
       await train.trainExperts(run.dir, {
         totalTokens: config.train.tokens + (seedPending ? config.train.seedTokens : 0),
