@@ -27,14 +27,17 @@ for (const name of readdirSync(join(root, 'packages'))) {
   if (pkg.private) continue; // test-only packages (e.g. docs-check) may depend on everything
   const ok = allowed[name];
   if (!ok) {
-    problems.push(`packages/${name}: not in the package map; add it to tools/check-deps.mjs and DESIGN.md.`);
+    problems.push(
+      `packages/${name}: not in the package map; add it to tools/check-deps.mjs and DESIGN.md.`,
+    );
     continue;
   }
   const runtime = { ...pkg.dependencies, ...pkg.optionalDependencies, ...pkg.peerDependencies };
   for (const dep of Object.keys(runtime)) {
     if (!dep.startsWith('@cbtm/')) continue;
     const short = dep.slice('@cbtm/'.length);
-    if (!ok.includes(short)) problems.push(`packages/${name} depends on ${dep}, against the one-way flow.`);
+    if (!ok.includes(short))
+      problems.push(`packages/${name} depends on ${dep}, against the one-way flow.`);
   }
   const walk = (dir) => {
     for (const entry of readdirSync(dir)) {
@@ -42,17 +45,22 @@ for (const name of readdirSync(join(root, 'packages'))) {
       if (statSync(full).isDirectory()) walk(full);
       else if (/\.(ts|mts|js|mjs)$/.test(entry)) {
         const text = readFileSync(full, 'utf8');
-        for (const m of text.matchAll(/from\s+['"](@cbtm\/[a-z-]+)(\/[^'"]*)?['"]|import\(\s*['"](@cbtm\/[a-z-]+)(\/[^'"]*)?['"]/g)) {
+        for (const m of text.matchAll(
+          /from\s+['"](@cbtm\/[a-z-]+)(\/[^'"]*)?['"]|import\(\s*['"](@cbtm\/[a-z-]+)(\/[^'"]*)?['"]/g,
+        )) {
           const dep = m[1] ?? m[3];
           const sub = m[2] ?? m[4];
           const short = dep.slice('@cbtm/'.length);
-          if (short !== name && !ok.includes(short) && !(pkg.devDependencies ?? {})[dep]) {
+          if (short !== name && !ok.includes(short) && !pkg.devDependencies?.[dep]) {
             problems.push(`${full.slice(root.length)} imports ${dep}, against the one-way flow.`);
           }
-          if (sub?.includes('/src/')) problems.push(`${full.slice(root.length)} reaches into ${dep}${sub}.`);
+          if (sub?.includes('/src/'))
+            problems.push(`${full.slice(root.length)} reaches into ${dep}${sub}.`);
         }
         if (/from\s+['"]\.\.\/\.\.\/[a-z-]+\/src\//.test(text)) {
-          problems.push(`${full.slice(root.length)} imports another package's src/ by relative path.`);
+          problems.push(
+            `${full.slice(root.length)} imports another package's src/ by relative path.`,
+          );
         }
       }
     }
@@ -63,4 +71,6 @@ if (problems.length) {
   console.error(`Dependency check failed:\n- ${problems.join('\n- ')}`);
   process.exit(1);
 }
-console.log('Dependency check: every @cbtm package depends one way (core ← embed, cluster, route, train ← ensemble ← pipeline).');
+console.log(
+  'Dependency check: every @cbtm package depends one way (core ← embed, cluster, route, train ← ensemble ← pipeline).',
+);

@@ -9,7 +9,10 @@ let counter = 0;
 /** A unique temp path beside `file`, so the final rename never crosses file systems. */
 function tempPathFor(file: string): string {
   counter += 1;
-  return join(dirname(file), `.${basename(file)}.${process.pid}.${Date.now().toString(36)}.${counter}.tmp`);
+  return join(
+    dirname(file),
+    `.${basename(file)}.${process.pid}.${Date.now().toString(36)}.${counter}.tmp`,
+  );
 }
 
 /**
@@ -64,12 +67,16 @@ export async function readJsonFile<T = unknown>(file: string): Promise<T> {
   try {
     text = await readFile(file, 'utf8');
   } catch (err) {
-    throw new CbtmError('E_FORMAT', `Cannot read ${file}: ${(err as Error).message}`, { cause: err });
+    throw new CbtmError('E_FORMAT', `Cannot read ${file}: ${(err as Error).message}`, {
+      cause: err,
+    });
   }
   try {
     return JSON.parse(text) as T;
   } catch (err) {
-    throw new CbtmError('E_FORMAT', `${file} is not valid JSON: ${(err as Error).message}`, { cause: err });
+    throw new CbtmError('E_FORMAT', `${file} is not valid JSON: ${(err as Error).message}`, {
+      cause: err,
+    });
   }
 }
 
@@ -106,7 +113,10 @@ export interface JsonlWriter {
  * await w.close();
  * ```
  */
-export function createJsonlWriter(file: string, options: { readonly gzip?: boolean } = {}): JsonlWriter {
+export function createJsonlWriter(
+  file: string,
+  options: { readonly gzip?: boolean } = {},
+): JsonlWriter {
   const gzip = options.gzip ?? file.endsWith('.gz');
   const tmp = tempPathFor(file);
   let ready: Promise<void> | undefined;

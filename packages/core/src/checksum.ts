@@ -63,7 +63,9 @@ export function stableStringify(value: unknown): string {
   return JSON.stringify(value, (_key, v: unknown) => {
     if (v && typeof v === 'object' && !Array.isArray(v) && !ArrayBuffer.isView(v)) {
       return Object.fromEntries(
-        Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)),
+        Object.entries(v as Record<string, unknown>).sort(([a], [b]) =>
+          a < b ? -1 : a > b ? 1 : 0,
+        ),
       );
     }
     return v;
@@ -79,5 +81,7 @@ export function stableStringify(value: unknown): string {
  * ```
  */
 export function hashConfig(value: unknown): string {
-  return createHash('sha256').update(stableStringify(value) ?? 'undefined').digest('hex');
+  return createHash('sha256')
+    .update(stableStringify(value) ?? 'undefined')
+    .digest('hex');
 }

@@ -1,11 +1,11 @@
-import { mkdtemp, readFile, writeFile, mkdir } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { demoCorpusPaths } from './demo-corpus.js';
-import { CbtmError, CorpusError } from './errors.js';
 import { readCorpus } from './corpus-reader.js';
+import { demoCorpusPaths } from './demo-corpus.js';
+import { type CbtmError, CorpusError } from './errors.js';
 import { hasSharedData, sharedData } from './test-utils/paths.js';
 
 let dir: string;
@@ -119,12 +119,20 @@ describe('bad input names the file and line', () => {
   const cases: [string, string | Buffer, string][] = [
     ['malformed.jsonl', '{"text":"ok"}\n{"text": "x",\n', ':2: malformed JSON: '],
     ['missing.jsonl', '{"text":"ok"}\n{"txt":"x"}\n', ':2: field "text" is missing.'],
-    ['nonstring.jsonl', '{"text":"ok"}\n\n{"text":42}\n', ':3: field "text" must be a string, got number.'],
+    [
+      'nonstring.jsonl',
+      '{"text":"ok"}\n\n{"text":42}\n',
+      ':3: field "text" must be a string, got number.',
+    ],
     ['empty.jsonl', '{"text":"  "}\n', ':1: field "text" is empty.'],
     ['array.jsonl', '[1,2]\n', ':1: expected a JSON object, got an array.'],
     [
       'utf8.jsonl',
-      Buffer.concat([Buffer.from('{"text":"ok"}\n{"text":"'), Buffer.from([0xc3, 0x28]), Buffer.from('"}\n')]),
+      Buffer.concat([
+        Buffer.from('{"text":"ok"}\n{"text":"'),
+        Buffer.from([0xc3, 0x28]),
+        Buffer.from('"}\n'),
+      ]),
       ':2: invalid UTF-8 byte sequence.',
     ],
   ];
@@ -145,7 +153,9 @@ describe('bad input names the file and line', () => {
   }
 
   it('a gzip that is cut short', async () => {
-    const lines = Array.from({ length: 2000 }, (_, i) => JSON.stringify({ id: `d${i}`, text: `document number ${i} ${'x'.repeat(i % 50)}` }));
+    const lines = Array.from({ length: 2000 }, (_, i) =>
+      JSON.stringify({ id: `d${i}`, text: `document number ${i} ${'x'.repeat(i % 50)}` }),
+    );
     const full = gzipSync(`${lines.join('\n')}\n`);
     const file = join(dir, 'cut.jsonl.gz');
     await writeFile(file, full.subarray(0, Math.floor(full.length * 0.6)));
@@ -162,14 +172,26 @@ describe('bad input names the file and line', () => {
     expect(err).toBeInstanceOf(CorpusError);
     expect(err!.reason).toBe('truncated-gzip');
     expect(seen.length).toBeGreaterThan(100);
-    expect(err!.message).toMatch(new RegExp(`^${file.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}:${seen.length + 1}: gzip data is cut short or corrupt after line ${seen.length}`));
+    expect(err!.message).toMatch(
+      new RegExp(
+        `^${file.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')}:${seen.length + 1}: gzip data is cut short or corrupt after line ${seen.length}`,
+      ),
+    );
   });
 
   it('skip mode counts what it skipped, by reason', async () => {
     const file = join(dir, 'mixed.jsonl');
     await writeFile(
       file,
-      ['{"text":"a"}', '{oops', '{"text":""}', '{"text":"b"}', '{"x":1}', '{"text":5}', '{"text":"c"}'].join('\n'),
+      [
+        '{"text":"a"}',
+        '{oops',
+        '{"text":""}',
+        '{"text":"b"}',
+        '{"x":1}',
+        '{"text":5}',
+        '{"text":"c"}',
+      ].join('\n'),
     );
     const reader = readCorpus(file, { onInvalid: 'skip' });
     const docs = await reader.toArray();

@@ -62,9 +62,13 @@ export async function listCorpusFiles(path: string): Promise<string[]> {
   try {
     info = await stat(path);
   } catch (err) {
-    throw new CbtmError('E_CORPUS_NOT_FOUND', `Corpus not found: ${path}. Pass a .jsonl, .jsonl.gz or .txt file, or a folder of them.`, {
-      cause: err,
-    });
+    throw new CbtmError(
+      'E_CORPUS_NOT_FOUND',
+      `Corpus not found: ${path}. Pass a .jsonl, .jsonl.gz or .txt file, or a folder of them.`,
+      {
+        cause: err,
+      },
+    );
   }
   if (info.isFile()) {
     if (!kindOf(path)) {
@@ -86,7 +90,9 @@ export async function listCorpusFiles(path: string): Promise<string[]> {
  * Streams a file as lines of bytes, decoded strictly as UTF-8, with 1-based line numbers.
  * Gzip files are decompressed on the fly; a cut-short gzip becomes a `truncated-gzip` error.
  */
-async function* readLines(file: string): AsyncGenerator<{ line: number; text: string | CorpusError }> {
+async function* readLines(
+  file: string,
+): AsyncGenerator<{ line: number; text: string | CorpusError }> {
   const decoder = new TextDecoder('utf-8', { fatal: true });
   const raw = createReadStream(file);
   const source = file.endsWith('.gz') ? raw.pipe(createGunzip()) : raw;
@@ -97,7 +103,9 @@ async function* readLines(file: string): AsyncGenerator<{ line: number; text: st
     try {
       return decoder.decode(bytes);
     } catch (err) {
-      return new CorpusError(file, n, 'invalid-utf8', 'invalid UTF-8 byte sequence.', { cause: err });
+      return new CorpusError(file, n, 'invalid-utf8', 'invalid UTF-8 byte sequence.', {
+        cause: err,
+      });
     }
   };
   try {
@@ -117,7 +125,11 @@ async function* readLines(file: string): AsyncGenerator<{ line: number; text: st
     }
   } catch (err) {
     const e = err as NodeJS.ErrnoException;
-    if (e.code === 'Z_BUF_ERROR' || e.code === 'Z_DATA_ERROR' || /unexpected end of file/i.test(e.message)) {
+    if (
+      e.code === 'Z_BUF_ERROR' ||
+      e.code === 'Z_DATA_ERROR' ||
+      /unexpected end of file/i.test(e.message)
+    ) {
       throw new CorpusError(
         file,
         line + 1,
@@ -148,18 +160,39 @@ function parseJsonRecord(
   try {
     value = JSON.parse(text);
   } catch (err) {
-    return new CorpusError(file, line, 'malformed-json', `malformed JSON: ${(err as Error).message}.`, { cause: err });
+    return new CorpusError(
+      file,
+      line,
+      'malformed-json',
+      `malformed JSON: ${(err as Error).message}.`,
+      { cause: err },
+    );
   }
   if (!value || typeof value !== 'object' || Array.isArray(value)) {
-    return new CorpusError(file, line, 'not-an-object', `expected a JSON object, got ${Array.isArray(value) ? 'an array' : typeof value}.`);
+    return new CorpusError(
+      file,
+      line,
+      'not-an-object',
+      `expected a JSON object, got ${Array.isArray(value) ? 'an array' : typeof value}.`,
+    );
   }
   const record = value as Record<string, unknown>;
   const body = record[textField];
   if (body === undefined || body === null) {
-    return new CorpusError(file, line, 'missing-text', `field "${textField}" is missing. Set textField if the text lives under another name.`);
+    return new CorpusError(
+      file,
+      line,
+      'missing-text',
+      `field "${textField}" is missing. Set textField if the text lives under another name.`,
+    );
   }
   if (typeof body !== 'string') {
-    return new CorpusError(file, line, 'non-string-text', `field "${textField}" must be a string, got ${typeof body}.`);
+    return new CorpusError(
+      file,
+      line,
+      'non-string-text',
+      `field "${textField}" must be a string, got ${typeof body}.`,
+    );
   }
   if (body.trim() === '') {
     return new CorpusError(file, line, 'empty-text', `field "${textField}" is empty.`);
@@ -168,7 +201,13 @@ function parseJsonRecord(
   let id: string;
   if (rawId === undefined || rawId === null) id = `${basename(file)}:${line}`;
   else if (typeof rawId === 'string' || typeof rawId === 'number') id = String(rawId);
-  else return new CorpusError(file, line, 'bad-id', `field "${idField}" must be a string or number, got ${typeof rawId}.`);
+  else
+    return new CorpusError(
+      file,
+      line,
+      'bad-id',
+      `field "${idField}" must be a string or number, got ${typeof rawId}.`,
+    );
   return { ...record, id, text: body };
 }
 
@@ -205,7 +244,9 @@ async function* readFileDocs(
     return;
   }
   for await (const { line, text } of readLines(file)) {
-    yield text instanceof CorpusError ? text : parseJsonRecord(file, line, text, opts.textField, opts.idField);
+    yield text instanceof CorpusError
+      ? text
+      : parseJsonRecord(file, line, text, opts.textField, opts.idField);
   }
 }
 
@@ -231,12 +272,15 @@ export class CorpusReader implements AsyncIterable<Document> {
     this.path = path;
     this.options = options;
     const { sample, limit } = options;
-    if (limit !== undefined && !(limit >= 0)) throw new InvalidArgumentError(`limit must be ≥ 0, got ${limit}.`);
+    if (limit !== undefined && !(limit >= 0))
+      throw new InvalidArgumentError(`limit must be ≥ 0, got ${limit}.`);
     if (sample?.fraction !== undefined && !(sample.fraction > 0 && sample.fraction <= 1)) {
       throw new InvalidArgumentError(`sample.fraction must be in (0, 1], got ${sample.fraction}.`);
     }
     if (sample?.size !== undefined && !(Number.isInteger(sample.size) && sample.size >= 0)) {
-      throw new InvalidArgumentError(`sample.size must be a non-negative integer, got ${sample.size}.`);
+      throw new InvalidArgumentError(
+        `sample.size must be a non-negative integer, got ${sample.size}.`,
+      );
     }
   }
 
@@ -321,6 +365,9 @@ export class CorpusReader implements AsyncIterable<Document> {
  * }
  * ```
  */
-export function readCorpus(path: string | readonly string[], options: ReadCorpusOptions = {}): CorpusReader {
+export function readCorpus(
+  path: string | readonly string[],
+  options: ReadCorpusOptions = {},
+): CorpusReader {
   return new CorpusReader(path, options);
 }

@@ -7,8 +7,8 @@ export {
 } from './atomic-write.js';
 export { hashConfig, sha256File, sha256Path, stableStringify } from './checksum.js';
 export {
-  type CorpusStats,
   CorpusReader,
+  type CorpusStats,
   defaultReadCorpusOptions,
   listCorpusFiles,
   type ReadCorpusOptions,

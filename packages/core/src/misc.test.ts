@@ -52,7 +52,11 @@ describe('Rng', () => {
 describe('progressReporter', () => {
   it('stamps stage and task and never goes backwards', () => {
     const events: ProgressEvent[] = [];
-    const p = progressReporter('embed', (e) => void events.push(e), { total: 10, unit: 'docs', task: 't' });
+    const p = progressReporter('embed', (e) => void events.push(e), {
+      total: 10,
+      unit: 'docs',
+      task: 't',
+    });
     p.start();
     p.update(4);
     p.update(2, { metrics: { loss: 1 } });
@@ -63,7 +67,13 @@ describe('progressReporter', () => {
       ['progress', 4],
       ['done', 10],
     ]);
-    expect(events[2]).toMatchObject({ stage: 'embed', task: 't', total: 10, unit: 'docs', metrics: { loss: 1 } });
+    expect(events[2]).toMatchObject({
+      stage: 'embed',
+      task: 't',
+      total: 10,
+      unit: 'docs',
+      metrics: { loss: 1 },
+    });
   });
 });
 
@@ -86,7 +96,10 @@ describe('writers', () => {
     const w = createJsonlWriter(file);
     for (let i = 0; i < 1000; i++) await w.write({ id: `d${i}`, text: 'é'.repeat(i % 7) });
     await w.close();
-    const lines = gunzipSync(await readFile(file)).toString('utf8').trim().split('\n');
+    const lines = gunzipSync(await readFile(file))
+      .toString('utf8')
+      .trim()
+      .split('\n');
     expect(lines).toHaveLength(1000);
     expect(JSON.parse(lines[999]!)).toEqual({ id: 'd999', text: 'é'.repeat(999 % 7) });
     const aborted = createJsonlWriter(join(dir, 'shards', '1.jsonl.gz'));

@@ -60,7 +60,10 @@ export interface LongRunOptions {
  */
 export interface ProgressReporter {
   start(message?: string): void;
-  update(done: number, extra?: { total?: number; message?: string; metrics?: Record<string, number> }): void;
+  update(
+    done: number,
+    extra?: { total?: number; message?: string; metrics?: Record<string, number> },
+  ): void;
   done(extra?: { message?: string; metrics?: Record<string, number> }): void;
 }
 
@@ -80,7 +83,11 @@ export function progressReporter(
 ): ProgressReporter {
   let done = 0;
   let total = init.total;
-  const emit = (status: ProgressEvent['status'], message?: string, metrics?: Record<string, number>) => {
+  const emit = (
+    status: ProgressEvent['status'],
+    message?: string,
+    metrics?: Record<string, number>,
+  ) => {
     if (!callback) return;
     const event: ProgressEvent = {
       stage,

@@ -19,7 +19,8 @@ export class Rng {
   #gen: JumpableRandomGenerator;
 
   constructor(seed: number) {
-    if (!Number.isFinite(seed)) throw new InvalidArgumentError(`seed must be a finite number, got ${seed}.`);
+    if (!Number.isFinite(seed))
+      throw new InvalidArgumentError(`seed must be a finite number, got ${seed}.`);
     this.#gen = xoroshiro128plus(Math.trunc(seed) | 0);
   }
 

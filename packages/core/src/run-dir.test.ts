@@ -13,11 +13,20 @@ describe('RunDir', () => {
   it('creates, records stages with checksums, and reopens', async () => {
     const dir = await tmp();
     const run = await RunDir.create(dir, { config: { k: 4 } });
-    expect(run.manifest).toMatchObject({ format: 'cbtm-run', version: RUN_FORMAT_VERSION, config: { k: 4 } });
+    expect(run.manifest).toMatchObject({
+      format: 'cbtm-run',
+      version: RUN_FORMAT_VERSION,
+      config: { k: 4 },
+    });
     await writeFile(run.path('a.txt'), 'hello');
-    const rec = await run.markStageDone('embed', { config: { dim: 8, seed: 1 }, outputs: ['a.txt'] });
+    const rec = await run.markStageDone('embed', {
+      config: { dim: 8, seed: 1 },
+      outputs: ['a.txt'],
+    });
     // sha256("hello"), computed independently.
-    expect(rec.outputs['a.txt']).toBe('2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824');
+    expect(rec.outputs['a.txt']).toBe(
+      '2cf24dba5fb0a30e26e83b2ac5b9e29e1b161e5c1fa7425e73043362938b9824',
+    );
     const again = await RunDir.open(dir);
     expect(again.stageDone('embed')).toBe(true);
     expect(again.stageDone('embed', { seed: 1, dim: 8 })).toBe(true);
@@ -40,7 +49,10 @@ describe('RunDir', () => {
   it('rejects missing, foreign and newer-version manifests with clear errors', async () => {
     const dir = await tmp();
     await expect(RunDir.open(dir)).rejects.toThrow(`${dir} is not a cbtm run directory`);
-    await writeFile(join(dir, 'manifest.json'), '{"format":"something-else","version":1,"stages":{}}');
+    await writeFile(
+      join(dir, 'manifest.json'),
+      '{"format":"something-else","version":1,"stages":{}}',
+    );
     await expect(RunDir.open(dir)).rejects.toThrow('expected "cbtm-run"');
     await writeFile(join(dir, 'manifest.json'), '{"format":"cbtm-run","version":99,"stages":{}}');
     const err = await RunDir.open(dir).catch((e: unknown) => e);

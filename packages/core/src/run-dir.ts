@@ -123,15 +123,22 @@ export class RunDir {
     try {
       parsed = JSON.parse(text);
     } catch (err) {
-      throw new RunDirError('E_RUN_INVALID', `${file} is not valid JSON: ${(err as Error).message}`, {
-        cause: err,
-      });
+      throw new RunDirError(
+        'E_RUN_INVALID',
+        `${file} is not valid JSON: ${(err as Error).message}`,
+        {
+          cause: err,
+        },
+      );
     }
     return new RunDir(abs, validateManifest(parsed, file));
   }
 
   /** Opens the run at `dir`, or creates it when there is none. */
-  static async openOrCreate(dir: string, options: { readonly config?: unknown } = {}): Promise<RunDir> {
+  static async openOrCreate(
+    dir: string,
+    options: { readonly config?: unknown } = {},
+  ): Promise<RunDir> {
     return (await RunDir.exists(dir)) ? RunDir.open(dir) : RunDir.create(dir, options);
   }
 
@@ -173,13 +180,20 @@ export class RunDir {
    */
   async markStageDone(
     name: string,
-    record: { readonly config: unknown; readonly outputs: readonly string[]; readonly info?: Record<string, unknown> },
+    record: {
+      readonly config: unknown;
+      readonly outputs: readonly string[];
+      readonly info?: Record<string, unknown>;
+    },
   ): Promise<StageRecord> {
     const outputs: Record<string, string> = {};
     for (const rel of record.outputs) {
       const full = this.path(rel);
       if (!(await exists(full))) {
-        throw new RunDirError('E_RUN_INVALID', `Stage ${name} claims output ${full}, which does not exist.`);
+        throw new RunDirError(
+          'E_RUN_INVALID',
+          `Stage ${name} claims output ${full}, which does not exist.`,
+        );
       }
       outputs[rel] = await sha256Path(full);
     }
@@ -225,7 +239,10 @@ function validateManifest(value: unknown, file: string): RunManifest {
     );
   }
   if (typeof m.version !== 'number' || !Number.isInteger(m.version) || m.version < 1) {
-    throw new RunDirError('E_RUN_INVALID', `${file}: field "version" must be a positive integer, got ${JSON.stringify(m.version)}.`);
+    throw new RunDirError(
+      'E_RUN_INVALID',
+      `${file}: field "version" must be a positive integer, got ${JSON.stringify(m.version)}.`,
+    );
   }
   if (m.version > RUN_FORMAT_VERSION) {
     throw new RunDirError(

@@ -228,7 +228,10 @@ export function createProgram(ctx: CommandContext): Command {
     .option('--port <n>', 'TCP port (0 picks a free one)', nonNegativeInt, 8080)
     .option('--host <addr>', 'address to listen on (0.0.0.0 for other machines)', '127.0.0.1')
     .option('--max-loaded-experts <n>', 'experts kept in memory at once', positiveInt)
-    .option('--top-k <k>', 'experts mixed per token when a request does not say (an integer or "all")')
+    .option(
+      '--top-k <k>',
+      'experts mixed per token when a request does not say (an integer or "all")',
+    )
     .option('--temperature <t>', 'routing temperature T when a request does not say', numberOrText)
     .option('--backend <name>', 'tensor backend: auto, tensorflow-gpu, tensorflow, wasm, cpu')
     .option('--max-tokens <n>', 'most tokens one /v1/generate request may ask for', positiveInt)
@@ -299,8 +302,36 @@ export function createProgram(ctx: CommandContext): Command {
       'how long a dead worker’s job stays locked before another worker resumes it (default 30)',
       positiveInt,
     )
-    .addHelpText('after', examples(['cbtm worker --redis redis://10.0.0.5:6379', 'cbtm worker --until-empty']))
+    .addHelpText(
+      'after',
+      examples(['cbtm worker --redis redis://10.0.0.5:6379', 'cbtm worker --until-empty']),
+    )
     .action(async (opts) => (await import('./queue/command.js')).workerCommand(opts, ctx));
+
+  program
+    .command('export-web')
+    .description(
+      "Export a finished run for the browser: tokenizer, embedder, centroids, the experts' TensorFlow.js models and a manifest (what the docs site's demo page loads).",
+    )
+    .requiredOption('-r, --run <dir>', 'run directory')
+    .requiredOption('-o, --out <dir>', 'output folder, replaced as a whole (e.g. docs/public/demo)')
+    .option('--experts <list>', 'export only these experts, comma-separated (default: all)')
+    .option(
+      '--prompt <text>',
+      'a prompt the page offers; repeat for several',
+      (value: string, previous: string[] = []) => [...previous, value],
+    )
+    .option(
+      '--top-k <k>',
+      'experts mixed per token when the page opens: an integer or "all" (default: all)',
+    )
+    .option(
+      '--temperature <t>',
+      'routing temperature T the page starts with (default: 0.1)',
+      numberOrText,
+    )
+    .addHelpText('after', examples(['cbtm export-web --run runs/demo --out docs/public/demo']))
+    .action(async (opts) => (await import('./export-web/command.js')).exportWebCommand(opts, ctx));
 
   return program;
 }

@@ -18,40 +18,23 @@ export {
 export { type CorpusSource, corpusSource } from './corpus-source.js';
 export { EXIT_CODES, exitCodeFor, oneLine } from './exit-codes.js';
 export {
+  defaultExportWebOptions,
+  type ExportedFile,
+  type ExportWebOptions,
+  type ExportWebResult,
+  exportWeb,
+  WEB_DEMO_FORMAT,
+  WEB_DEMO_VERSION,
+  WEB_EMBEDDER_FORMAT,
+  type WebDemoManifest,
+  type WebEmbedderJson,
+} from './export-web/index.js';
+export {
   createProgressRenderer,
   defaultProgressRendererOptions,
   type ProgressRenderer,
   type ProgressRendererOptions,
 } from './progress/terminal-renderer.js';
-export { collectReportData } from './report/collect-report-data.js';
-export { REPORT_CHART_IDS, renderReportHtml } from './report/render-report.js';
-export type { EmbeddingMap, LossCurve, ReportData } from './report/report-data.js';
-export { writeReport } from './report/write-report.js';
-export {
-  type ClusterQuality,
-  type EvalResults,
-  formatResultsTable,
-  type MethodResult,
-  methodLabel,
-} from './results.js';
-export {
-  openRun,
-  type PipelineResult,
-  type RunPipelineOptions,
-  runPipeline,
-} from './run-pipeline.js';
-export { STAGE_NAMES, type StageName, type StageReport } from './stages/stage.js';
-export {
-  createServer,
-  defaultServeOptions,
-  type GenerateRequest,
-  type HttpErrorCode,
-  type InferenceServer,
-  type RouteRequest,
-  type ScoreRequest,
-  type ServedRequest,
-  type ServeOptions,
-} from './serve/index.js';
 export {
   defaultEnqueueTrainingOptions,
   defaultQueueConnectionOptions,
@@ -75,3 +58,32 @@ export {
   trainingJobId,
   type WorkerSummary,
 } from './queue/index.js';
+export { collectReportData } from './report/collect-report-data.js';
+export { REPORT_CHART_IDS, renderReportHtml } from './report/render-report.js';
+export type { EmbeddingMap, LossCurve, ReportData } from './report/report-data.js';
+export { writeReport } from './report/write-report.js';
+export {
+  type ClusterQuality,
+  type EvalResults,
+  formatResultsTable,
+  type MethodResult,
+  methodLabel,
+} from './results.js';
+export {
+  openRun,
+  type PipelineResult,
+  type RunPipelineOptions,
+  runPipeline,
+} from './run-pipeline.js';
+export {
+  createServer,
+  defaultServeOptions,
+  type GenerateRequest,
+  type HttpErrorCode,
+  type InferenceServer,
+  type RouteRequest,
+  type ScoreRequest,
+  type ServedRequest,
+  type ServeOptions,
+} from './serve/index.js';
+export { STAGE_NAMES, type StageName, type StageReport } from './stages/stage.js';

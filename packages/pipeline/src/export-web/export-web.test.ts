@@ -172,7 +172,12 @@ describe('exportWeb', () => {
   it('runs as `cbtm export-web`: parses the flags and prints the files and the total', async () => {
     let out = '';
     const ctx = {
-      stdout: { write: (s: string) => ((out += s), true) } as unknown as NodeJS.WritableStream,
+      stdout: {
+        write: (s: string) => {
+          out += s;
+          return true;
+        },
+      } as unknown as NodeJS.WritableStream,
       stderr: { write: () => true } as unknown as NodeJS.WritableStream,
       cwd: tmp,
       signal: new AbortController().signal,

@@ -67,7 +67,7 @@ function resultsTableHtml(data: ReportData): string {
 <p class="note">Validation corpus: ${escapeHtml(r.corpus.name ?? 'n/a')} (${r.corpus.documents} documents, ${r.tokens} tokens); routing temperature T = ${r.temperature}; backend ${escapeHtml(r.backend)}.</p>${quality}`;
 }
 
-const CHART_CODE = String.raw`
+const CHART_CODE = `
 (function () {
   var D = window.CBTM_REPORT;
   window.cbtmCharts = {};

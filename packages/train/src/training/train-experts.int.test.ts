@@ -89,10 +89,16 @@ describe('trainExperts', () => {
     let interrupted = false;
     const dir = await mkdtemp(join(tmpdir(), 'cbtm-experts-int-'));
     await mkdir(join(dir, 'tokenizer'), { recursive: true });
-    await writeFile(join(dir, 'tokenizer', 'tokenizer.json'), await readFile(join(run, 'tokenizer', 'tokenizer.json')));
+    await writeFile(
+      join(dir, 'tokenizer', 'tokenizer.json'),
+      await readFile(join(run, 'tokenizer', 'tokenizer.json')),
+    );
     await mkdir(join(dir, 'shards'), { recursive: true });
     for (const j of [0, 1]) {
-      await writeFile(join(dir, 'shards', `${j}.jsonl.gz`), await readFile(join(run, 'shards', `${j}.jsonl.gz`)));
+      await writeFile(
+        join(dir, 'shards', `${j}.jsonl.gz`),
+        await readFile(join(run, 'shards', `${j}.jsonl.gz`)),
+      );
     }
     const training = trainExperts(dir, {
       totalTokens: 2 * 400 * 4 * 16,

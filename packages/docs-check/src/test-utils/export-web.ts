@@ -1,0 +1,1 @@
+export { exportWeb } from '@cbtm/pipeline';
