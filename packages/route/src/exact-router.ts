@@ -1,7 +1,7 @@
 import { selectNearest, squaredDistanceToRow } from './distance.js';
 import type { RouteOptions, RouteResult, Router } from './router.js';
 import { checkCentroids, checkQuery, resolveRouteOptions } from './router.js';
-import { routingWeights } from './routing-weights.js';
+import { routeResult } from './routing-weights.js';
 import { writeRouterFiles } from './serialize.js';
 
 /**
@@ -50,11 +50,7 @@ export class ExactRouter implements Router {
       dist[j] = squaredDistanceToRow(vec, this.#centroids, j, this.dimension);
     }
     const nearest = selectNearest(dist, topK);
-    return {
-      experts: nearest.indices,
-      weights: Float32Array.from(routingWeights(nearest.distances, temperature)),
-      distances: Float32Array.from(nearest.distances),
-    };
+    return routeResult(nearest, temperature);
   }
 
   /** A copy of the centroids. */

@@ -5,7 +5,7 @@ import type { HierarchicalNSW } from 'hnswlib-node';
 import { selectNearest, squaredDistanceToRow } from './distance.js';
 import type { RouteOptions, RouteResult, Router } from './router.js';
 import { checkCentroids, checkQuery, resolveRouteOptions } from './router.js';
-import { routingWeights } from './routing-weights.js';
+import { routeResult } from './routing-weights.js';
 import type { RouterManifest } from './serialize.js';
 import { writeRouterFiles } from './serialize.js';
 
@@ -236,11 +236,7 @@ export class HnswRouter implements Router {
     for (const j of candidates)
       dist[j] = squaredDistanceToRow(vec, this.#centroids, j, this.dimension);
     const nearest = selectNearest(dist, topK, candidates);
-    return {
-      experts: nearest.indices,
-      weights: Float32Array.from(routingWeights(nearest.distances, temperature)),
-      distances: Float32Array.from(nearest.distances),
-    };
+    return routeResult(nearest, temperature);
   }
 
   /** A copy of the centroids. */

@@ -1,4 +1,5 @@
 import { InvalidArgumentError } from '@cbtm/core';
+import type { RouteResult } from './router.js';
 
 /**
  * Mixture weights from squared distances: w_j ∝ exp(−d_j² / T), renormalized to sum to 1.
@@ -42,4 +43,24 @@ export function routingWeights(
   }
   for (let i = 0; i < n; i++) out[i]! /= sum;
   return out;
+}
+
+/**
+ * Builds a {@link RouteResult} from the nearest centroids: exp(−d²/T) weights over them, with
+ * the squared distances as float32. Every router ends its `route` with this.
+ *
+ * @example
+ * ```ts
+ * const r = routeResult({ indices: [2, 0], distances: [0.1, 0.3] }, 0.1);
+ * ```
+ */
+export function routeResult(
+  nearest: { readonly indices: number[]; readonly distances: ArrayLike<number> },
+  temperature: number,
+): RouteResult {
+  return {
+    experts: nearest.indices,
+    weights: Float32Array.from(routingWeights(nearest.distances, temperature)),
+    distances: Float32Array.from(nearest.distances),
+  };
 }
