@@ -53,22 +53,37 @@ for await (const v of embedder.embed(docs)) points.set(v, d * i++);
 console.error(`embedded (d=${d}) in ${((performance.now() - t) / 1000).toFixed(1)} s`);
 
 const rows = [];
-for (const balance of [true, false]) {
+const variants = [
+  { label: 'balanced k-means (exact, the default)', balance: true, balanceSlack: 0 },
+  { label: 'balanced k-means, balanceSlack 0.05', balance: true, balanceSlack: 0.05 },
+  { label: 'balanced k-means, balanceSlack 0.1', balance: true, balanceSlack: 0.1 },
+  { label: 'balanced k-means, balanceSlack 0.2', balance: true, balanceSlack: 0.2 },
+  { label: 'unbalanced k-means', balance: false, balanceSlack: 0 },
+];
+for (const { label, balance, balanceSlack } of variants) {
   const nmis = [];
   const purities = [];
+  const ratios = [];
   let seconds = 0;
   for (let seed = 0; seed < seeds; seed++) {
     t = performance.now();
-    const res = await fitBalancedKMeans(points, docs.length, d, { k, seed, balance });
+    const res = await fitBalancedKMeans(points, docs.length, d, {
+      k,
+      seed,
+      balance,
+      balanceSlack,
+    });
     seconds += (performance.now() - t) / 1000;
     const table = contingencyTable(labels, res.assignments, k);
     nmis.push(normalizedMutualInfo(table));
     purities.push(purity(table));
+    ratios.push(Math.max(...res.sizes) / Math.min(...res.sizes));
   }
   rows.push({
-    method: `cbtm tf-idf+SVD → ${balance ? 'balanced' : 'unbalanced'} k-means (1 init)`,
+    method: `cbtm tf-idf+SVD → ${label} (1 init)`,
     nmi: nmis,
     purity: mean(purities),
+    ratio: Math.max(...ratios),
     seconds: seconds / seeds,
   });
 }
@@ -89,6 +104,7 @@ for (const balance of [true, false]) {
       method: 'balanced oracle: true labels, best balanced split (reference)',
       nmi: [normalizedMutualInfo(table)],
       purity: purity(table),
+      ratio: Math.max(...oracle.sizes) / Math.min(...oracle.sizes),
       seconds: 0,
     });
   }
@@ -143,10 +159,10 @@ if (usePython) {
 }
 
 console.log(`\nNMI against \`domain\`, k=${k}, ${docs.length} documents, seeds 0..${seeds - 1}\n`);
-console.log('| method | NMI mean | min | max | purity | fit s |');
-console.log('|---|---|---|---|---|---|');
+console.log('| method | NMI mean | min | max | purity | max/min size | fit s |');
+console.log('|---|---|---|---|---|---|---|');
 for (const r of rows) {
   console.log(
-    `| ${r.method} | ${fmt(mean(r.nmi))} | ${fmt(Math.min(...r.nmi))} | ${fmt(Math.max(...r.nmi))} | ${r.purity === undefined ? '' : fmt(r.purity)} | ${r.seconds.toFixed(2)} |`,
+    `| ${r.method} | ${fmt(mean(r.nmi))} | ${fmt(Math.min(...r.nmi))} | ${fmt(Math.max(...r.nmi))} | ${r.purity === undefined ? '' : fmt(r.purity)} | ${r.ratio === undefined ? '' : r.ratio.toFixed(2)} | ${r.seconds.toFixed(2)} |`,
   );
 }

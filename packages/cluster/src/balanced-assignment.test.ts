@@ -1,6 +1,6 @@
 import { InvalidArgumentError, Rng } from '@cbtm/core';
 import { describe, expect, it } from 'vitest';
-import { balancedAssignment } from './balanced-assignment.js';
+import { balancedAssignment, sizeBounds } from './balanced-assignment.js';
 import { balancedOptimumByBruteForce, balancedOptimumByHungarian } from './test-utils/hungarian.js';
 
 function randomCosts(rng: Rng, n: number, k: number, kind: 'float' | 'int' | 'dup' | 'signed') {
@@ -40,6 +40,8 @@ function checkCertificate(
   n: number,
   k: number,
   r: { assignments: Int32Array; prices: Float64Array; sizes: Int32Array },
+  lower = Math.floor(n / k),
+  upper = Math.ceil(n / k),
 ) {
   const tol = 1e-7;
   let worst = 0;
@@ -49,12 +51,13 @@ function checkCertificate(
     for (let j = 0; j < k; j++) worst = Math.max(worst, mine - (costs[i * k + j]! - r.prices[j]!));
   }
   expect(worst).toBeLessThanOrEqual(tol);
-  const lower = Math.floor(n / k);
+  // A cluster above its lower bound could give a point away; one below its upper bound could
+  // take one. Neither trade may pay: prices of the first kind ≤ prices of the second.
   let maxBig = Number.NEGATIVE_INFINITY;
   let minSmall = Number.POSITIVE_INFINITY;
   for (let j = 0; j < k; j++) {
     if (r.sizes[j]! > lower) maxBig = Math.max(maxBig, r.prices[j]!);
-    else minSmall = Math.min(minSmall, r.prices[j]!);
+    if (r.sizes[j]! < upper) minSmall = Math.min(minSmall, r.prices[j]!);
   }
   expect(maxBig).toBeLessThanOrEqual(minSmall + tol);
 }
@@ -153,7 +156,82 @@ describe('balancedAssignment', () => {
     expect(r.cost).toBe(6);
   });
 
+  it('keeps sizes within [minSize, maxSize] at the optimal cost (hand-computed)', () => {
+    // Everyone prefers cluster 0; bounds [1, 3] let it keep 3 of the 4 points. The cheapest
+    // point to send away is point 2 (cost 1 − 0 = 1 extra): total 0 + 0 + 1 + 0 = 1.
+    const costs = Float64Array.from([0, 5, 0, 4, 0, 1, 0, 9]);
+    const r = balancedAssignment(costs, 4, 2, { minSize: 1, maxSize: 3 });
+    expect(Array.from(r.assignments)).toEqual([0, 0, 1, 0]);
+    expect(Array.from(r.sizes)).toEqual([3, 1]);
+    expect(r.cost).toBe(1);
+    // Exact balance must move two points: 1 + 4 = 5.
+    expect(balancedAssignment(costs, 4, 2).cost).toBe(5);
+  });
+
+  it('matches brute force and the Hungarian method under size bounds', () => {
+    const rng = new Rng(21);
+    for (let trial = 0; trial < 160; trial++) {
+      const k = rng.int(1, 5);
+      const n = rng.int(1, trial < 60 ? 7 : 30);
+      const lower = rng.int(0, Math.floor(n / k));
+      const upper = rng.int(Math.ceil(n / k), n);
+      const kind = (['float', 'int', 'dup', 'signed'] as const)[trial % 4]!;
+      const costs = randomCosts(rng, n, k, kind);
+      const r = balancedAssignment(costs, n, k, { minSize: lower, maxSize: upper });
+      const counted = new Array<number>(k).fill(0);
+      for (const a of r.assignments) counted[a]! += 1;
+      expect(Array.from(r.sizes)).toEqual(counted);
+      for (const size of counted) {
+        expect(size).toBeGreaterThanOrEqual(lower);
+        expect(size).toBeLessThanOrEqual(upper);
+      }
+      checkCertificate(costs, n, k, r, lower, upper);
+      const optimum =
+        trial < 60
+          ? balancedOptimumByBruteForce(costs, n, k, lower, upper)
+          : balancedOptimumByHungarian(costs, n, k, lower, upper);
+      expect(r.cost).toBeCloseTo(optimum, 7);
+    }
+  });
+
+  it('holds the bounds and the certificate with a slack on larger instances', () => {
+    const rng = new Rng(13);
+    for (let trial = 0; trial < 10; trial++) {
+      const k = rng.int(2, 40);
+      const n = rng.int(k, 2000);
+      const { minSize, maxSize } = sizeBounds(n, k, [0.05, 0.1, 0.3, 1][trial % 4]!);
+      const costs = randomCosts(rng, n, k, trial % 2 === 0 ? 'float' : 'dup');
+      const r = balancedAssignment(costs, n, k, { minSize, maxSize });
+      for (const size of r.sizes) {
+        expect(size).toBeGreaterThanOrEqual(minSize);
+        expect(size).toBeLessThanOrEqual(maxSize);
+      }
+      checkCertificate(costs, n, k, r, minSize, maxSize);
+    }
+  });
+
+  it('computes the size bounds of a slack', () => {
+    expect(sizeBounds(6209, 7, 0)).toEqual({ minSize: 887, maxSize: 887 });
+    expect(sizeBounds(6210, 7, 0)).toEqual({ minSize: 887, maxSize: 888 });
+    // 0.9 × 887 = 798.3 and 1.1 × 887 = 975.7.
+    expect(sizeBounds(6209, 7, 0.1)).toEqual({ minSize: 798, maxSize: 976 });
+    // 1.1 × 1000 is 1100.0000000000002 in floating point; the bound stays 1100.
+    expect(sizeBounds(8000, 8, 0.1)).toEqual({ minSize: 900, maxSize: 1100 });
+    expect(sizeBounds(10, 3, 5)).toEqual({ minSize: 0, maxSize: 10 });
+    expect(() => sizeBounds(10, 3, -0.1)).toThrow(InvalidArgumentError);
+    expect(() => sizeBounds(10, 3, Number.NaN)).toThrow(/slack/);
+  });
+
   it('rejects bad arguments with InvalidArgumentError', () => {
+    expect(() => balancedAssignment(new Float64Array(6), 3, 2, { minSize: 2 })).toThrow(
+      /k × minSize ≤ n ≤ k × maxSize/,
+    );
+    expect(() => balancedAssignment(new Float64Array(6), 3, 2, { maxSize: 1 })).toThrow(
+      InvalidArgumentError,
+    );
+    expect(() => balancedAssignment(new Float64Array(6), 3, 2, { minSize: 0.5 })).toThrow(
+      /minSize must be an integer/,
+    );
     expect(() => balancedAssignment(new Float64Array(4), 2, 0)).toThrow(InvalidArgumentError);
     expect(() => balancedAssignment(new Float64Array(3), 2, 2)).toThrow(/n × stride/);
     expect(() => balancedAssignment(Float64Array.from([0, Number.NaN]), 1, 2)).toThrow(/finite/);

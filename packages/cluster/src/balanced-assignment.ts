@@ -9,20 +9,54 @@ export interface BalancedAssignmentOptions {
    * Any values give the same optimal cost; good ones only make it faster. @default all 0
    */
   readonly prices?: ArrayLike<number>;
+  /**
+   * Fewest points a cluster may hold. Together with `maxSize` it replaces the exact
+   * ⌊n/k⌋ / ⌈n/k⌉ balance by any sizes in [minSize, maxSize] (see {@link sizeBounds});
+   * k × minSize ≤ n ≤ k × maxSize must hold. @default ⌊n/k⌋
+   */
+  readonly minSize?: number;
+  /** Most points a cluster may hold. @default ⌈n/k⌉ */
+  readonly maxSize?: number;
+}
+
+/**
+ * The cluster-size bounds of a balance slack s: every cluster holds between
+ * ⌊(1 − s)·n/k⌋ and ⌈(1 + s)·n/k⌉ points. s = 0 is exact balance (⌊n/k⌋ or ⌈n/k⌉); s = 0.1
+ * lets sizes differ from n/k by up to 10 %.
+ *
+ * @example
+ * ```ts
+ * sizeBounds(6209, 7, 0);   // { minSize: 887, maxSize: 887 }
+ * sizeBounds(6209, 7, 0.1); // { minSize: 798, maxSize: 976 }
+ * ```
+ */
+export function sizeBounds(
+  n: number,
+  k: number,
+  slack: number,
+): { readonly minSize: number; readonly maxSize: number } {
+  if (!(Number.isFinite(slack) && slack >= 0)) {
+    throw new InvalidArgumentError(`The balance slack must be a finite number ≥ 0, got ${slack}.`);
+  }
+  // Rounded to 9 decimals first, so that 1.1 × 1000 counts as 1100, not 1100.0000000000002.
+  const round9 = (x: number) => Math.round(x * 1e9) / 1e9;
+  const minSize = Math.max(0, Math.floor(round9(((1 - slack) * n) / k)));
+  const maxSize = Math.min(n, Math.ceil(round9(((1 + slack) * n) / k)));
+  return { minSize, maxSize };
 }
 
 /** The result of {@link balancedAssignment}. */
 export interface BalancedAssignment {
   /** Cluster of each point. */
   readonly assignments: Int32Array;
-  /** Points per cluster: each ⌊n/k⌋ or ⌈n/k⌉. */
+  /** Points per cluster: each ⌊n/k⌋ or ⌈n/k⌉ (or within [minSize, maxSize] when given). */
   readonly sizes: Int32Array;
-  /** Σ costs[i, assignments[i]], the minimum over all balanced assignments. */
+  /** Σ costs[i, assignments[i]], the minimum over all assignments with allowed sizes. */
   readonly cost: number;
   /**
    * Optimal dual prices (mean 0): every point sits in a cluster minimizing
-   * costs[i, j] − prices[j], and no cluster holding ⌈n/k⌉ points has a higher price than a
-   * cluster holding ⌊n/k⌋. They certify optimality and warm-start the next call.
+   * costs[i, j] − prices[j], and no cluster above the smallest allowed size has a higher price
+   * than a cluster below the largest. They certify optimality and warm-start the next call.
    */
   readonly prices: Float64Array;
   /** Work done, for benchmarks: shortest-path phases and augmentations. */
@@ -85,6 +119,21 @@ export function balancedAssignment(
       `costs holds ${costs.length} values; n × stride needs ${n * stride}.`,
     );
   }
+  const lower = options.minSize ?? Math.floor(n / k);
+  const upper = options.maxSize ?? Math.ceil(n / k);
+  for (const [name, v] of [
+    ['minSize', lower],
+    ['maxSize', upper],
+  ] as const) {
+    if (!(Number.isInteger(v) && v >= 0))
+      throw new InvalidArgumentError(`${name} must be an integer ≥ 0, got ${v}.`);
+  }
+  if (lower * k > n || upper * k < n) {
+    throw new InvalidArgumentError(
+      `No assignment of n = ${n} points to k = ${k} clusters has sizes in [${lower}, ${upper}]: ` +
+        `it needs k × minSize ≤ n ≤ k × maxSize.`,
+    );
+  }
   if (options.prices !== undefined && options.prices.length !== k) {
     throw new InvalidArgumentError(
       `prices must have k = ${k} entries, got ${options.prices.length}.`,
@@ -99,12 +148,12 @@ export function balancedAssignment(
       }
     }
   }
-  return solveBalanced(costs, n, k, stride, options.prices);
+  return solveBalanced(costs, n, k, stride, options.prices, { lower, upper });
 }
 
 /**
  * {@link balancedAssignment} without argument checks, for callers whose costs are finite by
- * construction (k-means distances of validated points).
+ * construction (k-means distances of validated points) and whose bounds are feasible.
  */
 export function solveBalanced(
   costs: Costs,
@@ -112,10 +161,14 @@ export function solveBalanced(
   k: number,
   stride: number,
   warmPrices: ArrayLike<number> | undefined,
+  bounds: { readonly lower: number; readonly upper: number } = {
+    lower: Math.floor(n / k),
+    upper: Math.ceil(n / k),
+  },
 ): BalancedAssignment {
   const phi = new Float64Array(k + 1);
   if (warmPrices) for (let j = 0; j < k; j++) phi[j] = Number(warmPrices[j]) || 0;
-  const state = new AssignmentState(costs, n, k, stride, phi);
+  const state = new AssignmentState(costs, n, k, stride, phi, bounds.lower, bounds.upper);
   const { phases, augmentations } = state.repair();
   let cost = 0;
   for (let i = 0; i < n; i++) cost += costs[i * stride + state.assign[i]!]!;
@@ -136,9 +189,10 @@ export function solveBalanced(
 class AssignmentState {
   readonly assign: Int32Array;
   readonly sizes: Int32Array;
-  readonly lower: number;
-  readonly upper: number;
+  /** Points beyond `lower` that the sink X takes: n − k × lower. */
   readonly extra: number;
+  /** Extra points one cluster may take: upper − lower. */
+  readonly slots: number;
 
   constructor(
     readonly costs: Costs,
@@ -147,10 +201,11 @@ class AssignmentState {
     readonly stride: number,
     /** Prices of the k clusters, then of the sink X at index k. */
     readonly phi: Float64Array,
+    readonly lower: number,
+    readonly upper: number,
   ) {
-    this.lower = Math.floor(n / k);
-    this.extra = n - this.lower * k;
-    this.upper = this.extra > 0 ? this.lower + 1 : this.lower;
+    this.extra = n - lower * k;
+    this.slots = upper - lower;
     this.assign = new Int32Array(n);
     this.sizes = new Int32Array(k);
   }
@@ -175,7 +230,9 @@ class AssignmentState {
     let phiX = Number.POSITIVE_INFINITY;
     for (let j = 0; j < k; j++) phiX = Math.min(phiX, phi[j]!);
     phi[X] = phiX;
-    const slotUsed = new Uint8Array(k);
+    // Extra points (beyond `lower`) each cluster has sent to X: at most `slots`.
+    const slotUsed = new Int32Array(k);
+    const { slots } = this;
 
     const dist = new Float64Array(k + 1);
     const done = new Uint8Array(k + 1);
@@ -229,7 +286,7 @@ class AssignmentState {
           }
           continue;
         }
-        if (slotUsed[u] === 0 && done[X] === 0) {
+        if (slotUsed[u]! < slots && done[X] === 0) {
           const nd = du + Math.max(0, phi[u]! - phi[X]!);
           if (nd < dist[X]!) {
             dist[X] = nd;
@@ -245,6 +302,16 @@ class AssignmentState {
       // Unreachable by construction: a cluster with surplus has points and so reaches every
       // cluster directly.
       if (targets === 0) throw new Error('balancedAssignment: no reachable deficit (bug).');
+      // Arcs u → X that end a shortest path to X (reduced cost 0 after the price update). They
+      // are distinct arcs, so each can end its own path in this phase; with several slots per
+      // cluster this is what keeps the phase count low.
+      const tightToX: number[] = [];
+      if (done[X] === 1 && supply[X]! < 0) {
+        for (const u of order) {
+          if (u === X || slotUsed[u]! >= slots) continue;
+          if (dist[u]! + Math.max(0, phi[u]! - phi[X]!) === dist[X]) tightToX.push(u);
+        }
+      }
       // Prices += distances (capped), so shortest-path-tree arcs get reduced cost 0 and every
       // reduced cost stays ≥ 0 (unsettled nodes are at least `cap` away).
       for (let v = 0; v <= k; v++) {
@@ -252,37 +319,64 @@ class AssignmentState {
         phi[v]! += add;
       }
       inArcUsed.fill(0);
-      for (const t of order) {
-        if (supply[t]! >= 0) continue;
-        let ok = true;
+      /**
+       * The root (a cluster with surplus) of the tree path to v, or −1 when an arc on it was
+       * used up earlier in this phase (or the path passes through X and `avoidX`).
+       */
+      const rootOf = (t: number, avoidX: boolean): number => {
         let v = t;
         while (prevNode[v]! >= 0) {
           const u = prevNode[v]!;
           if (
             inArcUsed[v] === 1 ||
-            (v === X && slotUsed[u] === 1) ||
+            (avoidX && u === X) ||
+            (v === X && slotUsed[u]! >= slots) ||
             (u === X && slotUsed[v] === 0) ||
             (u !== X && v !== X && assign[prevPoint[v]!] !== u)
           ) {
-            ok = false;
-            break;
+            return -1;
           }
           v = u;
         }
-        const root = v;
-        if (!ok || supply[root]! <= 0) continue;
-        for (v = t; v !== root; ) {
+        return supply[v]! > 0 ? v : -1;
+      };
+      /** Moves one unit along the tree path root → … → t. */
+      const follow = (t: number, root: number): void => {
+        for (let v = t; v !== root; ) {
           const u = prevNode[v]!;
           inArcUsed[v] = 1;
-          if (v === X) slotUsed[u] = 1;
-          else if (u === X) slotUsed[v] = 0;
+          if (v === X) slotUsed[u]! += 1;
+          else if (u === X) slotUsed[v]! -= 1;
           else arcs.move(prevPoint[v]!, v);
           v = u;
         }
-        supply[root]! -= 1;
-        supply[t]! += 1;
-        surplus -= 1;
-        augmentations += 1;
+      };
+      for (const t of order) {
+        if (supply[t]! >= 0) continue;
+        if (t !== X) {
+          const root = rootOf(t, false);
+          if (root < 0) continue;
+          follow(t, root);
+          supply[root]! -= 1;
+          supply[t]! += 1;
+          surplus -= 1;
+          augmentations += 1;
+          continue;
+        }
+        for (const u of tightToX) {
+          if (supply[X]! >= 0) break;
+          const root = rootOf(u, true);
+          if (root < 0 || slotUsed[u]! >= slots) continue;
+          // A surplus cluster sends as many points straight to X as its free slots allow: the
+          // arc keeps reduced cost 0 both ways. Longer paths move one point (one per arc).
+          const amount = root === u ? Math.min(supply[u]!, slots - slotUsed[u]!, -supply[X]!) : 1;
+          follow(u, root);
+          slotUsed[u]! += amount;
+          supply[root]! -= amount;
+          supply[X]! += amount;
+          surplus -= amount;
+          augmentations += amount;
+        }
       }
     }
     return { phases, augmentations };

@@ -1,5 +1,6 @@
 import { AbortError, InvalidArgumentError, type ProgressEvent, Rng } from '@cbtm/core';
 import { describe, expect, it } from 'vitest';
+import { sizeBounds } from './balanced-assignment.js';
 import { BalancedKMeans, fitBalancedKMeans } from './balanced-kmeans.js';
 import { contingencyTable, normalizedMutualInfo } from './metrics.js';
 import { gaussianBlobs, randomPoints } from './test-utils/data.js';
@@ -32,6 +33,47 @@ describe('BalancedKMeans', () => {
       for (const a of res.assignments) counted[a]! += 1;
       expect(counted).toEqual(Array.from(res.sizes));
     }
+  });
+
+  it('keeps sizes within the bounds of balanceSlack for random N, k and slack', async () => {
+    const rng = new Rng(17);
+    for (let trial = 0; trial < 10; trial++) {
+      const k = rng.int(1, 10);
+      const n = rng.int(k, 400);
+      const d = rng.int(1, 6);
+      const balanceSlack = [0.05, 0.1, 0.25, 0.5, 2][trial % 5]!;
+      const points = randomPoints(n, d, 100 + trial, trial % 2 === 0 ? 4 : 0);
+      const res = await fitBalancedKMeans(points, n, d, { k, seed: trial, balanceSlack });
+      const { minSize, maxSize } = sizeBounds(n, k, balanceSlack);
+      expect(Array.from(res.sizes).reduce((a, b) => a + b, 0)).toBe(n);
+      for (const size of res.sizes) {
+        expect(size).toBeGreaterThanOrEqual(minSize);
+        expect(size).toBeLessThanOrEqual(maxSize);
+      }
+    }
+  });
+
+  it('lets uneven blobs keep their sizes with a slack, and splits them without', async () => {
+    // Two far-apart blobs of 60 and 40 points. Exact balance (50/50) must move 10 points of the
+    // big blob into the small one's cluster; a slack of 0.25 allows sizes 37 to 63.
+    const blobs = gaussianBlobs(2, 60, 4, 8);
+    const keep: number[] = [];
+    let small = 0;
+    for (let i = 0; i < blobs.n; i++) {
+      if (blobs.labels[i] === 1 && small++ >= 40) continue;
+      keep.push(i);
+    }
+    const n = keep.length;
+    const points = new Float32Array(n * 4);
+    for (const [q, i] of keep.entries()) points.set(blobs.points.subarray(i * 4, i * 4 + 4), q * 4);
+    const labels = keep.map((i) => blobs.labels[i]!);
+    const exact = await fitBalancedKMeans(points, n, 4, { k: 2, seed: 1 });
+    expect(Array.from(exact.sizes)).toEqual([50, 50]);
+    const slack = await fitBalancedKMeans(points, n, 4, { k: 2, seed: 1, balanceSlack: 0.25 });
+    expect(Array.from(slack.sizes).sort()).toEqual([40, 60]);
+    expect(normalizedMutualInfo(contingencyTable(labels, slack.assignments, 2))).toBeCloseTo(1, 12);
+    expect(normalizedMutualInfo(contingencyTable(labels, exact.assignments, 2))).toBeLessThan(0.8);
+    expect(slack.inertia).toBeLessThan(exact.inertia);
   });
 
   it('handles all-identical points', async () => {
@@ -67,6 +109,8 @@ describe('BalancedKMeans', () => {
     expect(four.inertia).toBeLessThanOrEqual(one.inertia);
     expectBalanced(four.sizes, 600, 12);
     expect(() => new BalancedKMeans({ k: 2, nInit: 0 })).toThrow(/nInit/);
+    expect(() => new BalancedKMeans({ k: 2, balanceSlack: -0.1 })).toThrow(/balanceSlack/);
+    expect(() => new BalancedKMeans({ k: 2, balanceSlack: Number.NaN })).toThrow(/balanceSlack/);
   });
 
   it('never increases the objective between iterations, and reports monotone progress', async () => {

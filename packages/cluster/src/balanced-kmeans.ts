@@ -7,7 +7,7 @@ import {
   Rng,
   throwIfAborted,
 } from '@cbtm/core';
-import { solveBalanced } from './balanced-assignment.js';
+import { sizeBounds, solveBalanced } from './balanced-assignment.js';
 import { ClusterModel } from './cluster-model.js';
 import { kmeansPlusPlus, randomInit, sampleIndices } from './kmeans-init.js';
 import { DistanceEngine } from './squared-distances.js';
@@ -42,10 +42,19 @@ export interface BalancedKMeansOptions {
   readonly seed?: number;
   /**
    * `true`: every assignment step is the optimal balanced assignment (sizes ⌊m/k⌋ or ⌈m/k⌉
-   * for the m fitted points). `false`: plain nearest-centroid k-means.
+   * for the m fitted points, or within the bounds of `balanceSlack`). `false`: plain
+   * nearest-centroid k-means.
    * @default true
    */
   readonly balance?: boolean;
+  /**
+   * With `balance`, how far cluster sizes may stray from m/k: every cluster holds between
+   * ⌊(1 − s)·m/k⌋ and ⌈(1 + s)·m/k⌉ points, and within those bounds the assignment step still
+   * minimizes the total distance exactly. 0 is exact balance (the paper's); 0.1 lets clusters
+   * follow uneven domains a little (max/min size ratio at most 1.22).
+   * @default 0
+   */
+  readonly balanceSlack?: number;
   /**
    * Fit on a seeded uniform sample of this many points; the rest are assigned to their nearest
    * centroid at the end. @default Infinity (fit on all points)
@@ -67,6 +76,7 @@ export const defaultBalancedKMeansOptions = {
   tol: 1e-3,
   seed: 0,
   balance: true,
+  balanceSlack: 0,
   sampleSize: Number.POSITIVE_INFINITY,
   chunkSize: Number.POSITIVE_INFINITY,
 } as const satisfies Omit<Required<BalancedKMeansOptions>, 'k'>;
@@ -120,6 +130,11 @@ export class BalancedKMeans {
       throw new InvalidArgumentError(`nInit must be an integer ≥ 1, got ${o.nInit}.`);
     }
     if (!(o.tol >= 0)) throw new InvalidArgumentError(`tol must be ≥ 0, got ${o.tol}.`);
+    if (!(Number.isFinite(o.balanceSlack) && o.balanceSlack >= 0)) {
+      throw new InvalidArgumentError(
+        `balanceSlack must be a finite number ≥ 0, got ${o.balanceSlack}.`,
+      );
+    }
     if (o.init !== 'kmeans++' && o.init !== 'random') assertUnreachable(o.init, 'init');
     for (const key of ['sampleSize', 'chunkSize'] as const) {
       const v = o[key];
@@ -150,7 +165,8 @@ export class BalancedKMeans {
     d: number,
     run: LongRunOptions = {},
   ): Promise<BalancedKMeansResult> {
-    const { k, maxIter, tol, seed, balance, sampleSize, chunkSize, init, nInit } = this.options;
+    const { k, maxIter, tol, seed, sampleSize, chunkSize, init, nInit } = this.options;
+    const balance = this.options.balance ? this.options.balanceSlack : undefined;
     validatePoints(points, n, d, k);
     throwIfAborted(run.signal);
     const sampled =
@@ -296,19 +312,23 @@ interface Step {
   augmentations: number;
 }
 
-/** One assignment step: balanced (exact, warm-started) or nearest centroid. */
+/**
+ * One assignment step: balanced with slack `balance` (exact, warm-started) or, when `balance`
+ * is undefined, nearest centroid.
+ */
 function assignStep(
   engine: DistanceEngine,
   centroids: Float32Array,
   k: number,
-  balance: boolean,
+  balance: number | undefined,
   prices: Float64Array | undefined,
 ): Step {
   const { n } = engine;
   const { data, stride } = engine.distances(centroids, k);
   const distances = new Float32Array(n);
-  if (balance) {
-    const r = solveBalanced(data, n, k, stride, prices);
+  if (balance !== undefined) {
+    const { minSize, maxSize } = sizeBounds(n, k, balance);
+    const r = solveBalanced(data, n, k, stride, prices, { lower: minSize, upper: maxSize });
     for (let i = 0; i < n; i++) distances[i] = data[i * stride + r.assignments[i]!]!;
     return {
       assignments: r.assignments,
@@ -378,8 +398,8 @@ function meanVariance(points: Float32Array, n: number, d: number): number {
 }
 
 /**
- * New centroids: the mean of each cluster. An empty cluster (possible only without balance)
- * takes the point farthest from its own centroid, as scikit-learn relocates them.
+ * New centroids: the mean of each cluster. An empty cluster (possible without balance, or with
+ * a slack ≥ 1) takes the point farthest from its own centroid, as scikit-learn relocates them.
  */
 function updateCentroids(
   points: Float32Array,

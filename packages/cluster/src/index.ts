@@ -10,6 +10,7 @@ export {
   type BalancedAssignment,
   type BalancedAssignmentOptions,
   balancedAssignment,
+  sizeBounds,
 } from './balanced-assignment.js';
 export {
   BalancedKMeans,

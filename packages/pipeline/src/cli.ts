@@ -99,6 +99,11 @@ export function createProgram(ctx: CommandContext): Command {
     )
     .option('--valid <path>', 'validation corpus for eval')
     .option('-k, --k <n>', 'number of clusters (experts)', numberOrText)
+    .option(
+      '--balance-slack <s>',
+      'let cluster sizes stray up to this fraction from N/k (default 0: exact balance)',
+      numberOrText,
+    )
     .option('-o, --out <dir>', 'run directory (default: runs/demo)')
     .option(
       '--tokens <n>',
@@ -132,6 +137,11 @@ export function createProgram(ctx: CommandContext): Command {
     )
     .option('--model <path>', 'model folder of the transformers embedder')
     .option('--sample <n>', 'fit the clusterer on a sample of this many documents', numberOrText)
+    .option(
+      '--balance-slack <s>',
+      'let cluster sizes stray up to this fraction from N/k (default 0: exact balance)',
+      numberOrText,
+    )
     .option('--seed <n>', 'seed', numberOrText)
     .addHelpText(
       'after',

@@ -52,7 +52,12 @@ describe('runPipeline on a tiny real run', () => {
     }
     expect(results.corpus.documents).toBe(12);
     expect(results.clusters!.k).toBe(2);
-    expect(results.clusters!.sizes.reduce((a, b) => a + b, 0)).toBe(120);
+    // The balanced fit covered all 120 documents, so its assignment is used as is: 60 / 60.
+    expect(results.clusters!.sizes).toEqual([60, 60]);
+    const metrics = await readJsonFile<{ assignment: string }>(
+      join(runDir, 'clusters', 'metrics.json'),
+    );
+    expect(metrics.assignment).toBe('balanced-fit');
     expect(results.clusters!.purity).toBeGreaterThan(0.2);
     expect(await readJsonFile(join(runDir, 'eval', 'results.json'))).toEqual(results);
   });
@@ -188,6 +193,36 @@ describe.skipIf(!chromiumAvailable())('report.html in headless Chromium', () => 
 });
 
 describe('cbtm cluster and cbtm train', () => {
+  it('fits on a sample with a balance slack, then assigns every document to its nearest centroid', async () => {
+    const { out: _out, ...config } = tinyConfig(join(dir, 'unused'));
+    const cfgFile = join(dir, 'slack.config.json');
+    await writeFile(cfgFile, JSON.stringify(config));
+    const run3 = join(dir, 'run3');
+    const args = ['cluster', '--config', cfgFile, '--k', '3', '--out', run3, '--sample', '60'];
+    const clustered = await runBin([...args, '--balance-slack', '0.2']);
+    expect(clustered.code, clustered.stderr).toBe(0);
+    const fit = await readJsonFile<{ fittedOn: number; balanceSlack: number; sizes: number[] }>(
+      join(run3, 'clusters', 'fit.json'),
+    );
+    expect(fit.fittedOn).toBe(60);
+    expect(fit.balanceSlack).toBe(0.2);
+    // 60 / 3 = 20 per cluster, ± 20 %: 16 to 24.
+    expect(fit.sizes.reduce((a, b) => a + b, 0)).toBe(60);
+    for (const size of fit.sizes) {
+      expect(size).toBeGreaterThanOrEqual(16);
+      expect(size).toBeLessThanOrEqual(24);
+    }
+    const metrics = await readJsonFile<{ assignment: string; sizes: number[] }>(
+      join(run3, 'clusters', 'metrics.json'),
+    );
+    expect(metrics.assignment).toBe('nearest-centroid');
+    expect(metrics.sizes.reduce((a, b) => a + b, 0)).toBe(120);
+    await expect(stat(join(run3, 'clusters', 'fit-assignments.json'))).rejects.toThrow(/ENOENT/);
+    const bad = await runBin([...args, '--balance-slack', '-1']);
+    expect(bad.code).not.toBe(0);
+    expect(bad.stderr).toContain('--balance-slack: field "cluster.balanceSlack"');
+  }, 120_000);
+
   it('clusters, trains one expert, then the rest, reusing the one already trained', async () => {
     const cfgFile = join(dir, 'tiny.config.json');
     const { out: _out, ...config } = tinyConfig(join(dir, 'unused'));
@@ -199,7 +234,7 @@ describe('cbtm cluster and cbtm train', () => {
     const clustered = await runBin(['cluster', '--config', cfgFile, '--k', '2', '--out', run2]);
     expect(clustered.code, clustered.stderr).toBe(0);
     expect(clustered.stdout).toMatch(
-      /^Clustered 120 documents into k = 2 clusters of sizes \d+ \/ \d+; purity 0\.\d{3}, NMI 0\.\d{3}/,
+      /^Clustered 120 documents into k = 2 clusters of sizes 60 \/ 60; purity 0\.\d{3}, NMI 0\.\d{3}/,
     );
     const one = await runBin(['train', '--run', run2, '--expert', '1']);
     expect(one.code, one.stderr).toBe(0);

@@ -55,48 +55,51 @@ export function hungarian(cost: readonly (readonly number[])[]): {
 }
 
 /**
- * The optimal balanced cost via Hungarian on the expanded matrix: each cluster j has ⌊n/k⌋
- * mandatory slots and, when r = n mod k > 0, one optional slot; k − r dummy rows cost 0 on
- * optional slots and a prohibitive amount on mandatory ones.
+ * The optimal balanced cost via Hungarian on the expanded matrix: each cluster j has `lower`
+ * mandatory slots and `upper − lower` optional ones; k·upper − n dummy rows cost 0 on optional
+ * slots and a prohibitive amount on mandatory ones. The default bounds are ⌊n/k⌋ and ⌈n/k⌉.
  */
-export function balancedOptimumByHungarian(costs: ArrayLike<number>, n: number, k: number): number {
-  const lower = Math.floor(n / k);
-  const extra = n - lower * k;
+export function balancedOptimumByHungarian(
+  costs: ArrayLike<number>,
+  n: number,
+  k: number,
+  lower = Math.floor(n / k),
+  upper = Math.ceil(n / k),
+): number {
   const slots: number[] = [];
   const optional: boolean[] = [];
   for (let j = 0; j < k; j++) {
-    for (let s = 0; s < lower; s++) {
+    for (let s = 0; s < upper; s++) {
       slots.push(j);
-      optional.push(false);
-    }
-    if (extra > 0) {
-      slots.push(j);
-      optional.push(true);
+      optional.push(s >= lower);
     }
   }
   const big = 1e12;
   const rows: number[][] = [];
   for (let i = 0; i < n; i++) rows.push(slots.map((j) => costs[i * k + j]!));
-  const dummies = extra > 0 ? k - extra : 0;
+  const dummies = k * upper - n;
   for (let d = 0; d < dummies; d++) rows.push(optional.map((o) => (o ? 0 : big)));
   const { total } = hungarian(rows);
   return total;
 }
 
-/** Brute force over all k^n assignments with sizes ⌊n/k⌋ or ⌈n/k⌉ (tiny n only). */
+/** Brute force over all k^n assignments with sizes in [lower, upper] (tiny n only). */
 export function balancedOptimumByBruteForce(
   costs: ArrayLike<number>,
   n: number,
   k: number,
+  lower = Math.floor(n / k),
+  upper = Math.ceil(n / k),
 ): number {
-  const lower = Math.floor(n / k);
-  const upper = n % k === 0 ? lower : lower + 1;
   const sizes = new Array<number>(k).fill(0);
   let best = Number.POSITIVE_INFINITY;
+  // Pruning on the partial sum is only sound when no cost is negative.
+  let prune = true;
+  for (let i = 0; i < n * k; i++) if (costs[i]! < 0) prune = false;
   const go = (i: number, acc: number) => {
-    if (acc >= best) return;
+    if (prune && acc >= best) return;
     if (i === n) {
-      if (sizes.every((s) => s >= lower && s <= upper)) best = acc;
+      if (sizes.every((s) => s >= lower && s <= upper)) best = Math.min(best, acc);
       return;
     }
     for (let j = 0; j < k; j++) {

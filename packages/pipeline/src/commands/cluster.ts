@@ -10,6 +10,7 @@ export interface ClusterCommandOptions {
   readonly config?: string;
   readonly corpus?: string;
   readonly k?: number | string;
+  readonly balanceSlack?: number | string;
   readonly out?: string;
   readonly embedder?: string;
   readonly model?: string;
@@ -25,7 +26,16 @@ export async function clusterCommand(
   const { config } = await loadConfig({
     ...(opts.config ? { file: opts.config } : {}),
     cwd: ctx.cwd,
-    overrides: overridesFrom(opts, ['corpus', 'k', 'out', 'embedder', 'model', 'sample', 'seed']),
+    overrides: overridesFrom(opts, [
+      'corpus',
+      'k',
+      'out',
+      'embedder',
+      'model',
+      'sample',
+      'balanceSlack',
+      'seed',
+    ]),
   });
   await checkCorpora(config);
   const run = await openRun(config);

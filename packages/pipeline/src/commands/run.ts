@@ -10,6 +10,7 @@ export interface RunCommandOptions {
   readonly corpus?: string;
   readonly valid?: string;
   readonly k?: number | string;
+  readonly balanceSlack?: number | string;
   readonly out?: string;
   readonly tokens?: number | string;
   readonly workers?: number | string;
@@ -26,6 +27,7 @@ export async function runCommand(opts: RunCommandOptions, ctx: CommandContext): 
       'corpus',
       'valid',
       'k',
+      'balanceSlack',
       'out',
       'tokens',
       'workers',

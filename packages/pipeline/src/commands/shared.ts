@@ -19,6 +19,7 @@ const FLAG_FIELDS: Readonly<Record<string, { path: readonly string[]; flag: stri
   embedder: { path: ['embed', 'embedder'], flag: '--embedder' },
   model: { path: ['embed', 'model'], flag: '--model' },
   sample: { path: ['cluster', 'sample'], flag: '--sample' },
+  balanceSlack: { path: ['cluster', 'balanceSlack'], flag: '--balance-slack' },
   temperature: { path: ['eval', 'temperature'], flag: '--temperature' },
 };
 

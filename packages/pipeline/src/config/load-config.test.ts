@@ -58,7 +58,7 @@ describe('resolveConfig', () => {
 
   it('lists the allowed fields for an unknown one', () => {
     expect(configErrorOf(() => resolveConfig({ cluster: { kk: 3 } })).message).toBe(
-      'Invalid config: unknown field "cluster.kk"; allowed fields of "cluster": k, sample, iterations.',
+      'Invalid config: unknown field "cluster.kk"; allowed fields of "cluster": k, sample, iterations, balanceSlack, inits.',
     );
     expect(configErrorOf(() => resolveConfig({ clusters: {} })).message).toMatch(
       /^Invalid config: unknown field "clusters"; allowed fields: out, seed, corpus, embed, cluster, tokenizer, model, train, baselines, router, eval, report\.$/,

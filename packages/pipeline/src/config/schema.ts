@@ -67,6 +67,17 @@ const clusterSchema = z
       .default(null)
       .describe('Fit balanced k-means on a seeded sample of this many documents (null: all).'),
     iterations: positiveInt().default(20).describe('Balanced k-means iterations.'),
+    balanceSlack: z
+      .number()
+      .min(0)
+      .max(1)
+      .default(0)
+      .describe(
+        'How far cluster sizes may stray from N/k: each cluster holds ⌊(1−s)·N/k⌋ to ⌈(1+s)·N/k⌉ of the fitted documents. 0 is exact balance, as in the paper.',
+      ),
+    inits: positiveInt()
+      .default(1)
+      .describe('Independent k-means runs from different seeded inits; the lowest inertia wins.'),
   })
   .prefault({});
 

@@ -3,6 +3,11 @@ export interface ClusterMetricsFile {
   readonly k: number;
   /** Documents assigned. */
   readonly documents: number;
+  /**
+   * How documents were assigned: the balanced fit's own assignment (the fit covered every
+   * document) or nearest centroid (older runs omit it).
+   */
+  readonly assignment?: 'balanced-fit' | 'nearest-centroid';
   /** Documents per cluster. */
   readonly sizes: number[];
   readonly inertia?: number;

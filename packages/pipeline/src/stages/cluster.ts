@@ -1,6 +1,7 @@
-import { rm } from 'node:fs/promises';
+import { readFile, rm } from 'node:fs/promises';
 import { CENTROIDS_FILE } from '@cbtm/cluster';
 import {
+  CbtmError,
   createJsonlWriter,
   InvalidArgumentError,
   type JsonlWriter,
@@ -11,14 +12,24 @@ import type { ClusterMetricsFile } from './cluster-files.js';
 import { readEmbeddings } from './embeddings-file.js';
 import type { StageDefinition } from './stage.js';
 
+/** The balanced fit's own assignment, kept when the fit covered every training document. */
+const FIT_ASSIGNMENTS = 'clusters/fit-assignments.json';
+
+interface FitAssignmentsFile {
+  readonly documents: number;
+  readonly clusters: number[];
+}
+
 /**
  * Fits balanced k-means on (a seeded sample of) the document embeddings: `<run>/clusters/`
- * (the centroids, via `ClusterModel.save`, and `fit.json`).
+ * (the centroids, via `ClusterModel.save`, and `fit.json`). When the fit covered every
+ * document, its balanced assignment goes to `clusters/fit-assignments.json`, and the shard
+ * stage uses it as is.
  */
 export const clusterStage: StageDefinition = {
   name: 'cluster',
   inputs: ['embed'],
-  paths: [`clusters/${CENTROIDS_FILE}`, 'clusters/fit.json'],
+  paths: [`clusters/${CENTROIDS_FILE}`, 'clusters/fit.json', FIT_ASSIGNMENTS],
   enabled: () => true,
   stageConfig: ({ config }) => ({ cluster: config.cluster, seed: config.seed }),
   async execute({ run, config, signal, onProgress }) {
@@ -26,7 +37,7 @@ export const clusterStage: StageDefinition = {
     await rm(run.path('clusters', 'assignments.jsonl'), { force: true });
     const emb = await readEmbeddings(run);
     const { n, dimension: d } = emb.index;
-    const { k, sample, iterations } = config.cluster;
+    const { k, sample, iterations, balanceSlack, inits } = config.cluster;
     if (k > n) {
       throw new InvalidArgumentError(
         `k = ${k} is larger than the number of training documents (${n}). Choose --k ≤ ${n}.`,
@@ -40,21 +51,36 @@ export const clusterStage: StageDefinition = {
     const fit = await fitBalancedKMeans(emb.vectors, n, d, {
       k,
       maxIter: iterations,
+      balanceSlack,
+      nInit: inits,
       seed: config.seed,
       ...(sample !== null ? { sampleSize: sample } : {}),
       ...(signal ? { signal } : {}),
       ...(onProgress ? { onProgress } : {}),
     });
     await fit.model.save(run.path('clusters'));
+    const fittedAll = fit.sampleIndices === undefined;
+    if (fittedAll) {
+      const file: FitAssignmentsFile = { documents: n, clusters: Array.from(fit.assignments) };
+      await writeJsonAtomic(run.path(FIT_ASSIGNMENTS), file);
+    } else await rm(run.path(FIT_ASSIGNMENTS), { force: true });
     await writeJsonAtomic(run.path('clusters', 'fit.json'), {
       k,
       fittedOn: fit.sampleIndices?.length ?? n,
+      balanceSlack,
+      inits,
       inertia: fit.inertia,
       iterations: fit.iterations,
       converged: fit.converged,
+      // Sizes over the fitted documents: the ones the balance constraint holds for.
+      sizes: fittedSizes(fit.assignments, fit.sampleIndices, k),
     });
     return {
-      outputs: [`clusters/${CENTROIDS_FILE}`, 'clusters/fit.json'],
+      outputs: [
+        `clusters/${CENTROIDS_FILE}`,
+        'clusters/fit.json',
+        ...(fittedAll ? [FIT_ASSIGNMENTS] : []),
+      ],
       info: {
         k,
         fittedOn: fit.sampleIndices?.length ?? n,
@@ -66,9 +92,11 @@ export const clusterStage: StageDefinition = {
 };
 
 /**
- * Assigns every training document to its nearest centroid and writes the shards
+ * Assigns every training document to a cluster and writes the shards
  * (`<run>/shards/<j>.jsonl.gz`), `<run>/clusters/assignments.jsonl` and
  * `<run>/clusters/metrics.json` (sizes, inertia, and purity and NMI against the domain labels).
+ * When the balanced fit covered every document its assignment is used as is (sizes stay
+ * balanced); otherwise each document goes to its nearest centroid, as the paper does.
  */
 export const shardStage: StageDefinition = {
   name: 'shard',
@@ -82,8 +110,11 @@ export const shardStage: StageDefinition = {
     );
     const model = await ClusterModel.load(run.path('clusters'));
     const emb = await readEmbeddings(run);
-    const { n } = emb.index;
-    const { clusters, distances } = model.assign(emb.vectors, n);
+    const { n, dimension: d } = emb.index;
+    const fitted = await readFitAssignments(run.path(FIT_ASSIGNMENTS), n, model.k);
+    const { clusters, distances } = fitted
+      ? { clusters: fitted, distances: distancesTo(model.centroids, emb.vectors, fitted, d) }
+      : model.assign(emb.vectors, n);
     onProgress?.({ stage: 'shard', status: 'start', done: 0, total: n, unit: 'docs' });
     const assignments = createJsonlWriter(run.path('clusters', 'assignments.jsonl'));
     const shards: JsonlWriter[] = Array.from({ length: model.k }, (_, j) =>
@@ -123,6 +154,7 @@ export const shardStage: StageDefinition = {
     const metrics: ClusterMetricsFile = {
       k: model.k,
       documents: n,
+      assignment: fitted ? 'balanced-fit' : 'nearest-centroid',
       sizes,
       inertia,
       purity: table ? purity(table) : null,
@@ -137,3 +169,70 @@ export const shardStage: StageDefinition = {
     };
   },
 };
+
+/** The fit's assignment if it exists and covers exactly the n documents, else undefined. */
+async function readFitAssignments(
+  path: string,
+  n: number,
+  k: number,
+): Promise<Int32Array | undefined> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
+  }
+  let file: FitAssignmentsFile;
+  try {
+    file = JSON.parse(text) as FitAssignmentsFile;
+  } catch (err) {
+    throw new CbtmError('E_FORMAT', `${path}: not valid JSON (${(err as Error).message}).`, {
+      cause: err,
+    });
+  }
+  if (file.documents !== n || !Array.isArray(file.clusters) || file.clusters.length !== n) {
+    return undefined;
+  }
+  const out = new Int32Array(n);
+  for (let i = 0; i < n; i++) {
+    const j = file.clusters[i];
+    if (!(Number.isInteger(j) && j! >= 0 && j! < k)) {
+      throw new CbtmError(
+        'E_FORMAT',
+        `${path}: clusters[${i}] is ${JSON.stringify(j)}; expected an integer 0..${k - 1}.`,
+      );
+    }
+    out[i] = j!;
+  }
+  return out;
+}
+
+/** Squared distance of every vector to the centroid of its given cluster. */
+function distancesTo(
+  centroids: Float32Array,
+  vectors: Float32Array,
+  clusters: Int32Array,
+  d: number,
+): Float32Array {
+  const out = new Float32Array(clusters.length);
+  for (let i = 0; i < clusters.length; i++) {
+    let s = 0;
+    const o = i * d;
+    const c = clusters[i]! * d;
+    for (let t = 0; t < d; t++) {
+      const diff = vectors[o + t]! - centroids[c + t]!;
+      s += diff * diff;
+    }
+    out[i] = s;
+  }
+  return out;
+}
+
+/** Cluster sizes over the fitted points (the sample, or all points). */
+function fittedSizes(assignments: Int32Array, sample: Int32Array | undefined, k: number): number[] {
+  const sizes = new Array<number>(k).fill(0);
+  if (sample) for (const i of sample) sizes[assignments[i]!]! += 1;
+  else for (const j of assignments) sizes[j]! += 1;
+  return sizes;
+}
