@@ -461,22 +461,25 @@ class ArcTable {
     const { k, costs, stride } = this.#s;
     const keys = this.#keys;
     const ids = this.#ids;
+    const cutoff = this.#cutoff;
+    const lens = this.#len;
     const o = i * stride;
     const ca = costs[o + a]!;
+    const row = a * k;
     for (let c = 0; c < k; c++) {
-      if (c === a) continue;
-      const at = a * k + c;
       const v = costs[o + c]! - ca;
-      if (!(v < this.#cutoff[at]!)) continue;
+      const at = row + c;
+      // The diagonal a → a is no arc (its cutoff stays infinite, so test it second).
+      if (!(v < cutoff[at]!) || c === a) continue;
       const base = at * SHORTLIST;
-      let len = this.#len[at]!;
+      let len = lens[at]!;
       if (len === SHORTLIST) {
         const dropped = keys[base + len - 1]!;
         if (!(v < dropped)) {
-          this.#cutoff[at] = v;
+          cutoff[at] = v;
           continue;
         }
-        this.#cutoff[at] = dropped;
+        cutoff[at] = dropped;
         len -= 1;
       }
       let p = len++;
@@ -487,7 +490,7 @@ class ArcTable {
       }
       keys[base + p] = v;
       ids[base + p] = i;
-      this.#len[at] = len;
+      lens[at] = len;
       if (p === 0) {
         this.#headKey[at] = v;
         this.#headId[at] = i;

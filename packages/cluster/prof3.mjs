@@ -1,0 +1,15 @@
+import { Rng } from '@cbtm/core';
+import { DistanceEngine } from './dist/index.js';
+import { solveBalanced } from './dist/balanced-assignment.js';
+import { kmeansPlusPlus } from './dist/kmeans-init.js';
+const D=100;
+const n=Number(process.argv[2]), k=Number(process.argv[3]);
+const rng=new Rng(3);
+const x=Float32Array.from({length:n*D},()=>rng.normal());
+const eng=new DistanceEngine(x,n,D);
+const c=kmeansPlusPlus(eng,x,k,new Rng(1));
+const {data,stride}=eng.distances(c,k);
+let r=solveBalanced(data,n,k,stride,undefined);
+let t=performance.now();
+for(let i=0;i<50;i++) r=solveBalanced(data,n,k,stride,r.prices);
+console.log('warm solve', ((performance.now()-t)/50).toFixed(2),'ms', r.stats);
