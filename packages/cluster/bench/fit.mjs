@@ -85,9 +85,9 @@ console.log(
   `balanced k-means fit, d=${D}; wasm SIMD: ${wasmSimdSupported()}; scikit-learn baseline: ${sk ? 'yes' : 'not found'}`,
 );
 console.log(
-  '| N | k | balanced s (iters) | slack 0.1 s (iters) | unbalanced s (iters) | sklearn KMeans s (iters) | balanced / sklearn | slack 0.1 / sklearn | max/min size (balanced, slack 0.1) |',
+  '| N | k | balanced s (iters) | slack 0.1 s (iters) | unbalanced s (iters) | sklearn KMeans s (iters) | sklearn, 1 thread s | balanced / sklearn | slack 0.1 / sklearn | balanced / sklearn 1 thread | max/min size (balanced, slack 0.1) |',
 );
-console.log('|---|---|---|---|---|---|---|---|---|');
+console.log('|---|---|---|---|---|---|---|---|---|---|---|');
 try {
   for (const n of sizes) {
     const points = sphereMixture(n, D, 2024 + n);
@@ -98,23 +98,23 @@ try {
       const slack = await timeFit(points, n, k, true, 0.1);
       const unbalanced = await timeFit(points, n, k, false);
       let base;
-      if (sk)
-        base = JSON.parse(
-          execFileSync(
-            python,
-            [script, file, String(D), String(k), '20', '1e-3', String(REPEATS)],
-            {
-              encoding: 'utf8',
-            },
-          ),
-        );
+      let single;
+      if (sk) {
+        const args = [script, file, String(D), String(k), '20', '1e-3', String(REPEATS)];
+        base = JSON.parse(execFileSync(python, args, { encoding: 'utf8' }));
+        // The same fit on one thread, like cbtm's: the per-core comparison.
+        const oneThread = { ...process.env, OMP_NUM_THREADS: '1', OPENBLAS_NUM_THREADS: '1' };
+        single = JSON.parse(execFileSync(python, args, { encoding: 'utf8', env: oneThread }));
+      }
       const spread = (r) => `${Math.max(...r.sizes)}/${Math.min(...r.sizes)}`;
       const fit = (r) => `${r.seconds.toFixed(2)} (${r.iterations})`;
       const ratio = (r) => (base ? `${(r.seconds / base.seconds).toFixed(2)}×` : 'n/a');
       console.log(
         `| ${n} | ${k} | ${fit(balanced)} | ${fit(slack)} | ${fit(unbalanced)} | ${
           base ? `${base.seconds.toFixed(2)} (${base.iterations})` : 'n/a'
-        } | ${ratio(balanced)} | ${ratio(slack)} | ${spread(balanced)}, ${spread(slack)} |`,
+        } | ${single ? single.seconds.toFixed(2) : 'n/a'} | ${ratio(balanced)} | ${ratio(slack)} | ${
+          single ? `${(balanced.seconds / single.seconds).toFixed(2)}×` : 'n/a'
+        } | ${spread(balanced)}, ${spread(slack)} |`,
       );
     }
   }

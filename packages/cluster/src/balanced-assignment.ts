@@ -257,6 +257,9 @@ class AssignmentState {
       let cap = 0;
       let liveCount = k + 1;
       for (let v = 0; v <= k; v++) live[v] = v;
+      // Deficits not settled yet: once all are, the rest of the tree cannot shorten their paths.
+      let pending = 0;
+      for (let v = 0; v <= k; v++) if (supply[v]! < 0) pending += 1;
       for (;;) {
         let at = -1;
         let du = Number.POSITIVE_INFINITY;
@@ -273,6 +276,7 @@ class AssignmentState {
         done[u] = 1;
         order.push(u);
         cap = du;
+        if (supply[u]! < 0 && --pending === 0) break;
         if (u === X) {
           for (let q = 0; q < liveCount; q++) {
             const j = live[q]!;
