@@ -220,6 +220,7 @@ describe('balancedAssignment', () => {
     expect(sizeBounds(10, 3, 5)).toEqual({ minSize: 0, maxSize: 10 });
     expect(() => sizeBounds(10, 3, -0.1)).toThrow(InvalidArgumentError);
     expect(() => sizeBounds(10, 3, Number.NaN)).toThrow(/slack/);
+    expect(() => sizeBounds(10, 0, 0.1)).toThrow(/k ≥ 1/);
   });
 
   it('rejects bad arguments with InvalidArgumentError', () => {

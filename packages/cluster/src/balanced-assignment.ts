@@ -38,6 +38,11 @@ export function sizeBounds(
   if (!(Number.isFinite(slack) && slack >= 0)) {
     throw new InvalidArgumentError(`The balance slack must be a finite number ≥ 0, got ${slack}.`);
   }
+  if (!(Number.isInteger(n) && n >= 0 && Number.isInteger(k) && k >= 1)) {
+    throw new InvalidArgumentError(
+      `sizeBounds needs integers n ≥ 0 and k ≥ 1, got n=${n}, k=${k}.`,
+    );
+  }
   // Rounded to 9 decimals first, so that 1.1 × 1000 counts as 1100, not 1100.0000000000002.
   const round9 = (x: number) => Math.round(x * 1e9) / 1e9;
   const minSize = Math.max(0, Math.floor(round9(((1 - slack) * n) / k)));

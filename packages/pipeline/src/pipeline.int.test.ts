@@ -54,10 +54,20 @@ describe('runPipeline on a tiny real run', () => {
     expect(results.clusters!.k).toBe(2);
     // The balanced fit covered all 120 documents, so its assignment is used as is: 60 / 60.
     expect(results.clusters!.sizes).toEqual([60, 60]);
-    const metrics = await readJsonFile<{ assignment: string }>(
-      join(runDir, 'clusters', 'metrics.json'),
-    );
-    expect(metrics.assignment).toBe('balanced-fit');
+    const metrics = await readJsonFile<{
+      method: string;
+      balanceRatio: number;
+      nmi: number;
+      labels: { nmi: number; classes: string[]; contingency: number[][] };
+    }>(join(runDir, 'clusters', 'metrics.json'));
+    expect(metrics.method).toBe('balanced-fit');
+    expect(metrics.balanceRatio).toBe(1);
+    expect(metrics.labels.nmi).toBeCloseTo(metrics.nmi, 12);
+    // The contingency table counts every document once, per domain and per cluster.
+    const table = metrics.labels.contingency;
+    expect(table.length).toBe(metrics.labels.classes.length);
+    expect(table.flat().reduce((a, b) => a + b, 0)).toBe(120);
+    expect([0, 1].map((j) => table.reduce((s, row) => s + row[j]!, 0))).toEqual([60, 60]);
     expect(results.clusters!.purity).toBeGreaterThan(0.2);
     expect(await readJsonFile(join(runDir, 'eval', 'results.json'))).toEqual(results);
   });
@@ -212,10 +222,10 @@ describe('cbtm cluster and cbtm train', () => {
       expect(size).toBeGreaterThanOrEqual(16);
       expect(size).toBeLessThanOrEqual(24);
     }
-    const metrics = await readJsonFile<{ assignment: string; sizes: number[] }>(
+    const metrics = await readJsonFile<{ method: string; sizes: number[] }>(
       join(run3, 'clusters', 'metrics.json'),
     );
-    expect(metrics.assignment).toBe('nearest-centroid');
+    expect(metrics.method).toBe('nearest-centroid');
     expect(metrics.sizes.reduce((a, b) => a + b, 0)).toBe(120);
     await expect(stat(join(run3, 'clusters', 'fit-assignments.json'))).rejects.toThrow(/ENOENT/);
     const bad = await runBin([...args, '--balance-slack', '-1']);

@@ -5,12 +5,20 @@ export interface ClusterMetricsFile {
   readonly documents: number;
   /**
    * How documents were assigned: the balanced fit's own assignment (the fit covered every
-   * document) or nearest centroid (older runs omit it).
+   * document) or nearest centroid. Older runs omit it, and the fields below.
    */
-  readonly assignment?: 'balanced-fit' | 'nearest-centroid';
+  readonly method?: 'balanced-fit' | 'nearest-centroid' | 'random' | 'given';
+  /** Largest / smallest cluster; null when a cluster is empty. */
+  readonly balanceRatio?: number | null;
+  /** `@cbtm/cluster`'s label metrics, with the label × cluster contingency table. */
+  readonly labels?: {
+    readonly field: string;
+    readonly classes: readonly string[];
+    readonly contingency: readonly (readonly number[])[];
+  } | null;
   /** Documents per cluster. */
-  readonly sizes: number[];
-  readonly inertia?: number;
+  readonly sizes: readonly number[];
+  readonly inertia?: number | null;
   /** Against the corpus's domain labels; null or absent without labels. */
   readonly purity?: number | null;
   readonly nmi?: number | null;

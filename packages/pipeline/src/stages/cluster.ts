@@ -105,9 +105,8 @@ export const shardStage: StageDefinition = {
   enabled: () => true,
   stageConfig: () => ({}),
   async execute({ run, corpus, signal, onProgress }) {
-    const { ClusterModel, contingencyTable, normalizedMutualInfo, purity } = await import(
-      '@cbtm/cluster'
-    );
+    const { ClusterModel, clusterMetrics, contingencyTable, normalizedMutualInfo, purity } =
+      await import('@cbtm/cluster');
     const model = await ClusterModel.load(run.path('clusters'));
     const emb = await readEmbeddings(run);
     const { n, dimension: d } = emb.index;
@@ -151,12 +150,16 @@ export const shardStage: StageDefinition = {
     const table = labeled
       ? contingencyTable(emb.domains as string[], clusters, model.k)
       : undefined;
+    // @cbtm/cluster's metrics (method, balance ratio, contingency table), plus purity and NMI at
+    // the top level, where the report and `cbtm eval` read them.
     const metrics: ClusterMetricsFile = {
-      k: model.k,
-      documents: n,
-      assignment: fitted ? 'balanced-fit' : 'nearest-centroid',
-      sizes,
-      inertia,
+      ...clusterMetrics({
+        method: fitted ? 'balanced-fit' : 'nearest-centroid',
+        sizes,
+        inertia,
+        labelField: 'domain',
+        ...(table ? { contingency: table } : {}),
+      }),
       purity: table ? purity(table) : null,
       // Clamped as before: floating-point rounding can put a perfect clustering at 1 + 2e-16.
       nmi: table ? Math.min(1, normalizedMutualInfo(table)) : null,
