@@ -3,6 +3,7 @@ import type { CommandContext } from '../cli.js';
 import { openExistingRun, overridesFrom, rendererFor } from '../commands/shared.js';
 import type { CbtmConfig } from '../config/schema.js';
 import { runStages, stageContext } from '../run-pipeline.js';
+import { trainSettings } from '../stages/training.js';
 import { enqueueTraining } from './enqueue-training.js';
 import { queueStatus } from './queue-status.js';
 import { defaultQueueConnectionOptions, redactRedisUrl } from './redis-connection.js';
@@ -49,15 +50,7 @@ export function trainingSettingsOf(config: CbtmConfig) {
   return {
     totalTokens: t.tokens,
     modelConfig: { ...config.model },
-    train: {
-      batchSize: t.batchSize,
-      lr: t.learningRate,
-      warmupSteps: t.warmupSteps,
-      weightDecay: t.weightDecay,
-      evalEvery: t.evalEvery,
-      evalTokens: t.evalTokens,
-      checkpointEvery: t.checkpointEvery,
-    },
+    train: trainSettings(config),
     seed: config.seed,
     backend: t.backend,
   };

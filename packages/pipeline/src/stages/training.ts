@@ -112,7 +112,11 @@ export async function shardIds(run: RunDir, sub = 'shards'): Promise<number[]> {
     .sort((a, b) => a - b);
 }
 
-function trainSettings(config: CbtmConfig) {
+/**
+ * The per-model training settings (`TrainConfig` fields) of a run config: what the training
+ * stages pass to `trainExperts`, and what queued jobs must use too.
+ */
+export function trainSettings(config: CbtmConfig) {
   const t = config.train;
   return {
     batchSize: t.batchSize,
