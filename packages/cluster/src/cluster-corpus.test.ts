@@ -63,6 +63,36 @@ describe('clusterCorpus', () => {
     );
   });
 
+  it('passes balanceSlack to the fit: uneven domains keep their sizes', async () => {
+    // Domains of 30, 20 and 10 documents. Exact balance makes 20 / 20 / 20 and must split the
+    // big one; a slack of 0.5 allows 10 to 30, so every domain stays whole.
+    const quota = new Map([
+      ['aaa', 30],
+      ['mmm', 20],
+      ['xyz', 10],
+    ]);
+    const docs = letterCorpus(90).filter((d) => {
+      const left = quota.get(String(d.domain))!;
+      quota.set(String(d.domain), left - 1);
+      return left > 0;
+    });
+    expect(docs.length).toBe(60);
+    const exact = await clusterCorpus(() => docs, new LetterEmbedder(), join(dir, 'exact'), {
+      k: 3,
+      seed: 1,
+    });
+    expect(Array.from(exact.assign.sizes)).toEqual([20, 20, 20]);
+    expect(exact.assign.metrics.labels!.nmi).toBeLessThan(0.9);
+    const slack = await clusterCorpus(() => docs, new LetterEmbedder(), join(dir, 'slack'), {
+      k: 3,
+      seed: 1,
+      balanceSlack: 0.5,
+    });
+    expect(Array.from(slack.assign.sizes).sort((a, b) => a - b)).toEqual([10, 20, 30]);
+    expect(slack.assign.metrics.balanceRatio).toBe(3);
+    expect(slack.assign.metrics.labels!.nmi).toBeCloseTo(1, 10);
+  });
+
   it('refuses a corpus smaller than k', async () => {
     await expect(
       clusterCorpus(() => letterCorpus(2), new LetterEmbedder(), dir, { k: 3 }),
