@@ -3,7 +3,7 @@
 // made the run, so the page's numbers always come from a real run's own files:
 //
 //   node tools/docs/collect-results.mjs --run runs/corpus-v1 --name corpus-v1 \
-//     --command "node packages/pipeline/dist/bin.js run --config tools/docs/results-corpus-v1.config.json" \
+//     --command "npx cbtm run --config tools/docs/results-corpus-v1.config.json" \
 //     [--seconds 1234] [--machine "2 CPU cores, wasm backend"]
 //
 // Writes docs/results/<name>/{results,train-results,cluster-metrics,run}.json and

@@ -1,12 +1,13 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CHROMIUM, describeWithProgram } from '@cbtm/testing';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { ensureSite } from './test-utils/build-site.js';
 import { launchChromium } from './test-utils/chromium.js';
 import { ARTIFACTS, SITE } from './test-utils/paths.js';
 import { type StaticSite, serveStatic } from './test-utils/static-server.js';
 
-describe('the in-browser demo in Chromium', () => {
+describeWithProgram(CHROMIUM, 'the in-browser demo in Chromium', () => {
   let site: StaticSite;
   let browser: Awaited<ReturnType<typeof launchChromium>>;
 

@@ -1,7 +1,8 @@
 import { readdir } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
+import { CHROMIUM, describeWithProgram } from '@cbtm/testing';
 import type { Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { ensureSite } from './test-utils/build-site.js';
 import { launchChromium } from './test-utils/chromium.js';
 import { SITE } from './test-utils/paths.js';
@@ -56,7 +57,7 @@ async function visit(page: Page, site: StaticSite, path: string): Promise<PageRe
   }
 }
 
-describe('the built docs site in Chromium', () => {
+describeWithProgram(CHROMIUM, 'the built docs site in Chromium', () => {
   let site: StaticSite;
   let browser: Awaited<ReturnType<typeof launchChromium>>;
 

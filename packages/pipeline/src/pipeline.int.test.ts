@@ -3,11 +3,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type ProgressEvent, readJsonFile } from '@cbtm/core';
+import { CHROMIUM, describeWithProgram } from '@cbtm/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REPORT_CHART_IDS } from './report/render-report.js';
 import { type EvalResults, formatResultsTable } from './results.js';
 import { type PipelineResult, runPipeline } from './run-pipeline.js';
-import { ARTIFACTS, CHROMIUM, chromiumAvailable, openReport } from './test-utils/open-report.js';
+import { ARTIFACTS, openReport } from './test-utils/open-report.js';
 import { runBin } from './test-utils/spawn-cli.js';
 import { tinyConfig } from './test-utils/tiny-config.js';
 
@@ -176,12 +177,7 @@ describe('runPipeline on a tiny real run', () => {
   });
 });
 
-if (!chromiumAvailable())
-  console.warn(
-    `SKIPPED: ${CHROMIUM} is absent (apt-get install chromium); the report browser test needs it.`,
-  );
-
-describe.skipIf(!chromiumAvailable())('report.html in headless Chromium', () => {
+describeWithProgram(CHROMIUM, 'report.html in headless Chromium', () => {
   it('draws every chart from the real run, offline, with no console errors', async () => {
     const page = await openReport(
       join(runDir, 'report.html'),

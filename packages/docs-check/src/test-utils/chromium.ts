@@ -1,10 +1,8 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { CHROMIUM } from '@cbtm/testing';
 import { type BrowserContext, chromium } from 'playwright-core';
-
-/** Debian's Chromium; CI installs it with apt (see .ci/run). */
-export const CHROMIUM_PATH = process.env.CBTM_CHROMIUM ?? '/usr/bin/chromium';
 
 /** A headless Chromium with a fresh profile that makes no network calls of its own. */
 export async function launchChromium(): Promise<{
@@ -13,7 +11,7 @@ export async function launchChromium(): Promise<{
 }> {
   const profile = await mkdtemp(join(tmpdir(), 'cbtm-chromium-'));
   const context = await chromium.launchPersistentContext(profile, {
-    executablePath: CHROMIUM_PATH,
+    executablePath: CHROMIUM.path!,
     headless: true,
     viewport: { width: 1280, height: 900 },
     args: [

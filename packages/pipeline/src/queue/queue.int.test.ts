@@ -4,9 +4,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { RunDir } from '@cbtm/core';
+import { describeWithProgram, REDIS_SERVER } from '@cbtm/testing';
 import { readTrainState } from '@cbtm/train';
 import { Queue } from 'bullmq';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { enqueueTraining } from './enqueue-training.js';
 import { queueStatus } from './queue-status.js';
 import { runWorker } from './run-worker.js';
@@ -27,17 +28,6 @@ const workerProcess = fileURLToPath(new URL('./test-utils/worker-process.mjs', i
 let redis: TestRedis;
 let root: string;
 let run: TinyRun;
-
-beforeAll(async () => {
-  redis = await startRedis();
-  root = await mkdtemp(join(tmpdir(), 'cbtm-queue-'));
-  run = await buildTinyRun(join(root, 'a'), { documents: 40, k: 2 });
-}, 60_000);
-
-afterAll(async () => {
-  await redis?.stop();
-  if (root) await rm(root, { recursive: true, force: true });
-});
 
 async function waitFor(
   what: string,
@@ -77,7 +67,18 @@ function settings(steps: number, k: number, checkpointEvery: number) {
   };
 }
 
-describe('training queue (BullMQ on a real redis-server)', () => {
+describeWithProgram(REDIS_SERVER, 'training queue (BullMQ on a real redis-server)', () => {
+  beforeAll(async () => {
+    redis = await startRedis();
+    root = await mkdtemp(join(tmpdir(), 'cbtm-queue-'));
+    run = await buildTinyRun(join(root, 'a'), { documents: 40, k: 2 });
+  }, 60_000);
+
+  afterAll(async () => {
+    await redis?.stop();
+    if (root) await rm(root, { recursive: true, force: true });
+  });
+
   it('trains two experts on two workers; enqueueing again is idempotent', async () => {
     const conn = { redis: redis.url, queueName: 'two-workers' };
     const steps = 6;

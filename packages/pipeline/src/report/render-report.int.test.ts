@@ -2,17 +2,13 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ARTIFACTS, CHROMIUM, chromiumAvailable, openReport } from '../test-utils/open-report.js';
+import { CHROMIUM, describeWithProgram } from '@cbtm/testing';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { ARTIFACTS, openReport } from '../test-utils/open-report.js';
 import { sampleReportData } from '../test-utils/sample-report.js';
 import { REPORT_CHART_IDS, renderReportHtml } from './render-report.js';
 
-if (!chromiumAvailable())
-  console.warn(
-    `SKIPPED: ${CHROMIUM} is absent (apt-get install chromium); the report browser test needs it.`,
-  );
-
-describe.skipIf(!chromiumAvailable())('report page in headless Chromium (hand-made data)', () => {
+describeWithProgram(CHROMIUM, 'report page in headless Chromium (hand-made data)', () => {
   let dir: string;
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'cbtm-report-'));

@@ -1,11 +1,8 @@
-import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-
-/** Where the browser test looks for Chromium (Debian's package). */
-export const CHROMIUM = '/usr/bin/chromium';
+import { CHROMIUM } from '@cbtm/testing';
 
 /** Screenshots and other test artifacts (gitignored). */
 export const ARTIFACTS = new URL('../../test-artifacts/', import.meta.url);
@@ -35,7 +32,7 @@ export async function openReport(
   const { chromium } = await import('playwright-core');
   const userDataDir = await mkdtemp(join(tmpdir(), 'cbtm-chromium-'));
   const context = await chromium.launchPersistentContext(userDataDir, {
-    executablePath: CHROMIUM,
+    executablePath: CHROMIUM.path!,
     headless: true,
     args: [
       '--headless',
@@ -111,5 +108,3 @@ export async function openReport(
     await rm(userDataDir, { recursive: true, force: true });
   }
 }
-
-export const chromiumAvailable = (): boolean => existsSync(CHROMIUM);

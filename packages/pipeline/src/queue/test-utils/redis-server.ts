@@ -1,28 +1,15 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { accessSync, constants } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { delimiter, join } from 'node:path';
+import { join } from 'node:path';
+import { checkProgram, REDIS_SERVER } from '@cbtm/testing';
 
 /** A private redis-server for one test file. */
 export interface TestRedis {
   readonly url: string;
   readonly port: number;
   stop(): Promise<void>;
-}
-
-function findOnPath(name: string): string | undefined {
-  for (const dir of (process.env.PATH ?? '').split(delimiter)) {
-    const file = join(dir, name);
-    try {
-      accessSync(file, constants.X_OK);
-      return file;
-    } catch {
-      // not here
-    }
-  }
-  return undefined;
 }
 
 function freePort(): Promise<number> {
@@ -84,16 +71,13 @@ async function tryStart(bin: string, dir: string): Promise<{ child: ChildProcess
 }
 
 /**
- * Starts `redis-server` on a free port, without persistence, in a temp folder. Fails with a
- * clear message when redis-server is not installed: the queue tests need a real Redis.
+ * Starts `redis-server` on a free port, without persistence, in a temp folder. Call it inside
+ * `describeWithProgram(REDIS_SERVER, ...)`, which skips the tests when it is not installed.
  */
 export async function startRedis(): Promise<TestRedis> {
-  const bin = findOnPath('redis-server');
-  if (!bin) {
-    throw new Error(
-      'redis-server is not on PATH. The queue tests run against a real Redis: install it (Debian/Ubuntu: `apt-get install -y redis-server`, macOS: `brew install redis`) and run them again.',
-    );
-  }
+  const check = checkProgram(REDIS_SERVER);
+  if (check.status !== 'found') throw new Error(check.message);
+  const bin = check.path;
   const dir = await mkdtemp(join(tmpdir(), 'cbtm-redis-'));
   let started: { child: ChildProcess; port: number } | undefined;
   let lastError: unknown;

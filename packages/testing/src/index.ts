@@ -1,0 +1,9 @@
+export {
+  CHROMIUM,
+  checkProgram,
+  describeWithProgram,
+  findProgram,
+  type ProgramCheck,
+  REDIS_SERVER,
+  type SystemProgram,
+} from './system-program.js';
