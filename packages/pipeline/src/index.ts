@@ -24,6 +24,7 @@ export {
   type ExportWebResult,
   exportWeb,
   WEB_DEMO_FORMAT,
+  WEB_EXPORT_MARKER,
   WEB_DEMO_VERSION,
   WEB_EMBEDDER_FORMAT,
   type WebDemoManifest,

@@ -5,7 +5,7 @@ import { CbtmError } from '@cbtm/core';
 import { selectBackend } from '@cbtm/train';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { exportWebCommand } from './command.js';
-import { exportWeb } from './export-web.js';
+import { exportWeb, WEB_EXPORT_MARKER } from './export-web.js';
 import { makeTinyRun } from './test-utils/tiny-run.js';
 import type { WebDemoManifest, WebEmbedderJson } from './web-format.js';
 
@@ -129,9 +129,10 @@ describe('exportWeb', () => {
     );
   });
 
-  it('replaces the output folder as a whole, and keeps the old one when it fails', async () => {
+  it('replaces an earlier export as a whole, and keeps the old one when it fails', async () => {
     const out = join(tmp, 'replace');
-    await mkdir(out, { recursive: true });
+    await exportWeb(run, out);
+    expect(await readdir(out)).toContain(WEB_EXPORT_MARKER);
     await writeFile(join(out, 'stale.txt'), 'old');
     await exportWeb(run, out);
     expect((await readdir(out)).includes('stale.txt')).toBe(false);
@@ -142,7 +143,45 @@ describe('exportWeb', () => {
     );
     expect(await readFile(join(out, 'manifest.json'), 'utf8')).toBe(before);
     // No temp folders are left next to it.
-    expect((await readdir(tmp)).filter((n) => n.includes('.tmp-'))).toEqual([]);
+    expect((await readdir(tmp)).filter((n) => n.includes('.tmp-') || n.includes('.old-'))).toEqual(
+      [],
+    );
+  });
+
+  it('replaces an empty folder, and an export made before the marker', async () => {
+    const empty = join(tmp, 'empty-out');
+    await mkdir(empty);
+    await exportWeb(run, empty);
+    expect(await readdir(empty)).toContain('manifest.json');
+
+    await rm(join(empty, WEB_EXPORT_MARKER));
+    await exportWeb(run, empty, { prompts: ['again'] });
+    expect(await readdir(empty)).toContain(WEB_EXPORT_MARKER);
+  });
+
+  it("never deletes a user's files, the run, or a folder that contains the run", async () => {
+    const mine = join(tmp, 'mine');
+    await mkdir(mine);
+    await writeFile(join(mine, 'thesis.tex'), 'years of work');
+    await expect(exportWeb(run, mine)).rejects.toThrow(/not a cbtm web export/);
+    expect(await readFile(join(mine, 'thesis.tex'), 'utf8')).toBe('years of work');
+
+    // A folder that looks like an export but holds something else too.
+    await writeFile(join(mine, 'manifest.json'), JSON.stringify({ format: 'cbtm-web-demo' }));
+    await expect(exportWeb(run, mine)).rejects.toMatchObject({ code: 'E_INVALID_ARGUMENT' });
+    expect(await readFile(join(mine, 'thesis.tex'), 'utf8')).toBe('years of work');
+
+    const file = join(tmp, 'a-file');
+    await writeFile(file, 'x');
+    await expect(exportWeb(run, file)).rejects.toThrow(/is a file/);
+
+    for (const out of [run, tmp, join(run, '..', 'run', '.')]) {
+      await expect(exportWeb(run, out)).rejects.toThrow(
+        /the run directory or a folder that contains it/,
+      );
+    }
+    expect(await readdir(run)).toContain('manifest.json');
+    expect(await readdir(join(run, 'experts'))).toEqual(['0', '1', '2']);
   });
 
   it('says what is missing or wrong', async () => {

@@ -1,6 +1,16 @@
 import { randomBytes } from 'node:crypto';
-import { copyFile, mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
-import { basename, dirname, join, resolve } from 'node:path';
+import {
+  copyFile,
+  mkdir,
+  readdir,
+  readFile,
+  realpath,
+  rename,
+  rm,
+  stat,
+  writeFile,
+} from 'node:fs/promises';
+import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import {
   CbtmError,
   InvalidArgumentError,
@@ -106,6 +116,102 @@ async function exists(path: string): Promise<boolean> {
   } catch {
     return false;
   }
+}
+
+/**
+ * The file that marks a folder as a cbtm web export. `exportWeb` replaces only a folder that
+ * holds it (or is empty), so a mistyped `--out` never deletes a user's files.
+ *
+ * @example
+ * ```ts
+ * existsSync(join('docs/public/demo', WEB_EXPORT_MARKER)); // true after an export
+ * ```
+ */
+export const WEB_EXPORT_MARKER = '.cbtm-web-export';
+
+/** What an export's top level holds; an export made before the marker holds only these. */
+const EXPORT_ENTRIES = new Set([
+  'centroids.f32',
+  'embedder.f32',
+  'embedder.json',
+  'experts',
+  'manifest.json',
+  'tokenizer.json',
+]);
+
+/** The real path of `path`, or of its nearest existing parent joined with the rest. */
+async function realPathOf(path: string): Promise<string> {
+  try {
+    return await realpath(path);
+  } catch {
+    const parent = dirname(path);
+    return parent === path ? path : join(await realPathOf(parent), basename(path));
+  }
+}
+
+/** An export made before the marker: only export files, with a cbtm-web-demo manifest. */
+async function isUnmarkedExport(dir: string, entries: readonly string[]): Promise<boolean> {
+  if (!entries.includes('manifest.json') || entries.some((e) => !EXPORT_ENTRIES.has(e)))
+    return false;
+  try {
+    const manifest = JSON.parse(await readFile(join(dir, 'manifest.json'), 'utf8')) as {
+      format?: unknown;
+    };
+    return manifest.format === WEB_DEMO_FORMAT;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Refuses an output folder that `exportWeb` must not replace: the run directory, any folder
+ * that contains it, a file, or a folder with anything but an earlier export in it.
+ */
+async function checkOutDir(out: string, runDir: string): Promise<void> {
+  const [realOut, realRun] = await Promise.all([realPathOf(out), realPathOf(runDir)]);
+  const rel = relative(realOut, realRun);
+  if (rel === '' || (!rel.startsWith('..') && !isAbsolute(rel))) {
+    throw new InvalidArgumentError(
+      `The export folder ${out} is the run directory or a folder that contains it; exporting there would replace the run. Choose a new folder, e.g. ${join(dirname(runDir), `${basename(runDir)}-web`)}.`,
+    );
+  }
+  let entries: string[];
+  try {
+    if (!(await stat(out)).isDirectory()) {
+      throw new InvalidArgumentError(
+        `The export folder ${out} is a file, not a folder. Choose a new or empty folder.`,
+      );
+    }
+    entries = await readdir(out);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw err;
+  }
+  if (entries.length === 0 || entries.includes(WEB_EXPORT_MARKER)) return;
+  if (await isUnmarkedExport(out, entries)) return;
+  throw new InvalidArgumentError(
+    `The export folder ${out} already holds files that are not a cbtm web export (it has no ${WEB_EXPORT_MARKER} marker), and the export replaces the whole folder. Choose a new or empty folder, or move those files away first.`,
+  );
+}
+
+/** Puts the finished export `tmp` in place of `out`, which holds an earlier export or nothing. */
+async function swapInto(tmp: string, out: string): Promise<void> {
+  await mkdir(dirname(out), { recursive: true });
+  const old = join(dirname(out), `.${basename(out)}.old-${randomBytes(4).toString('hex')}`);
+  let moved = false;
+  try {
+    await rename(out, old);
+    moved = true;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+  }
+  try {
+    await rename(tmp, out);
+  } catch (err) {
+    if (moved) await rename(old, out);
+    throw err;
+  }
+  if (moved) await rm(old, { recursive: true, force: true });
 }
 
 /**
@@ -223,8 +329,10 @@ async function listFiles(dir: string, prefix = ''): Promise<ExportedFile[]> {
 }
 
 /**
- * Exports a finished run for the browser, into `outDir` (replaced as a whole, atomically: the
- * files are written to a sibling temp folder that is then renamed): `manifest.json`, the
+ * Exports a finished run for the browser, into `outDir`: the files are written to a sibling
+ * temp folder that then takes the place of `outDir`. Only a new or empty folder, or an earlier
+ * export (marked by {@link WEB_EXPORT_MARKER}), is replaced; the run directory and any folder
+ * that contains it are refused. The export holds `manifest.json`, the
  * tokenizer (`tokenizer.json`), the tf-idf + SVD embedder as per-term rows
  * (`embedder.json`, `embedder.f32`), the centroids (`centroids.f32`), and each expert's
  * TensorFlow.js model (`experts/<j>/model.json` and its weights). The docs site's demo page
@@ -248,6 +356,7 @@ export async function exportWeb(
       `temperature must be a finite number > 0, got ${o.temperature}.`,
     );
   }
+  await checkOutDir(out, run.dir);
   const progress = progressReporter('export-web', o.onProgress, { unit: 'files' });
   progress.start();
 
@@ -353,8 +462,12 @@ export async function exportWeb(
       source: { run: basename(run.dir), clusters: k, createdAt: run.manifest.createdAt },
     };
     await writeFile(join(tmp, 'manifest.json'), `${JSON.stringify(manifest, null, 2)}\n`);
+    await writeFile(
+      join(tmp, WEB_EXPORT_MARKER),
+      'A cbtm web export (cbtm export-web). cbtm export-web replaces this folder as a whole.\n',
+    );
 
-    const files = await listFiles(tmp);
+    const files = (await listFiles(tmp)).filter((f) => f.path !== WEB_EXPORT_MARKER);
     const totalBytes = files.reduce((n, f) => n + f.bytes, 0);
     if (totalBytes > o.maxBytes) {
       throw new InvalidArgumentError(
@@ -362,9 +475,9 @@ export async function exportWeb(
       );
     }
     throwIfAborted(o.signal);
-    await rm(out, { recursive: true, force: true });
-    await mkdir(dirname(out), { recursive: true });
-    await rename(tmp, out);
+    // Checked again: the folder may have changed during the export.
+    await checkOutDir(out, run.dir);
+    await swapInto(tmp, out);
     progress.done({ metrics: { bytes: totalBytes, files: files.length } });
     return { outDir: out, manifest, files, totalBytes };
   } catch (err) {

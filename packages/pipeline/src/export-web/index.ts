@@ -3,6 +3,7 @@ export {
   type ExportWebOptions,
   type ExportWebResult,
   exportWeb,
+  WEB_EXPORT_MARKER,
 } from './export-web.js';
 export {
   type ExportedFile,
