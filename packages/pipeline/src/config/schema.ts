@@ -133,6 +133,22 @@ const trainSchema = z
       .default(3e-3)
       .describe('Peak learning rate (AdamW, cosine decay).'),
     warmupSteps: z.number().int().min(0).default(20).describe('Linear warm-up steps.'),
+    branchLearningRate: z
+      .number()
+      .positive()
+      .max(1)
+      .nullable()
+      .default(null)
+      .describe(
+        'Peak learning rate of the models that branch from the seed (experts, dense and random baselines). null: learningRate.',
+      ),
+    branchWarmupSteps: z
+      .number()
+      .int()
+      .min(0)
+      .nullable()
+      .default(null)
+      .describe('Warm-up steps of the models that branch from the seed. null: warmupSteps.'),
     weightDecay: z.number().min(0).default(0.01).describe('AdamW weight decay.'),
     evalEvery: positiveInt().default(25).describe('Steps between validation-loss measurements.'),
     evalTokens: positiveInt()

@@ -39,13 +39,31 @@ const notRunAlone = async (): Promise<never> => {
   throw new Error('training stages run through runTrainingStages');
 };
 
+/**
+ * What the seed model depends on: not the budget after it nor the branch settings, so a run
+ * that changes only those (a sweep over budgets) reuses its seed.
+ */
+function seedInputs(ctx: StageContext) {
+  const { config, corpusFingerprint } = ctx;
+  return {
+    corpus: corpusFingerprint,
+    model: config.model,
+    train: {
+      ...trainSettings(config),
+      checkpointEvery: undefined,
+      tokens: config.train.seedTokens,
+    },
+    seed: config.seed,
+  };
+}
+
 /** The shared seed model every model branches from (`train.seedTokens` > 0). */
 export const seedStage: StageDefinition = {
   name: 'seed',
   inputs: ['shard', 'tokenizer'],
   paths: ['seed'],
   enabled: (config) => config.train.seedTokens > 0,
-  stageConfig: trainingInputs,
+  stageConfig: seedInputs,
   execute: notRunAlone,
 };
 
@@ -129,6 +147,18 @@ export function trainSettings(config: CbtmConfig) {
   };
 }
 
+/**
+ * The settings that override {@link trainSettings} for the models that branch from the seed
+ * (`trainExperts`' `branch` option): empty when the config leaves them to the seed's.
+ */
+export function branchSettings(config: CbtmConfig) {
+  const t = config.train;
+  return {
+    ...(t.branchLearningRate !== null ? { lr: t.branchLearningRate } : {}),
+    ...(t.branchWarmupSteps !== null ? { warmupSteps: t.branchWarmupSteps } : {}),
+  };
+}
+
 /** Options of {@link runTrainingStages}. */
 export interface TrainingOptions {
   /** Train only these experts (`cbtm train --expert J`); the stage is marked done only once every expert is. */
@@ -204,6 +234,7 @@ export async function runTrainingStages(
             : {}),
         modelConfig: config.model,
         train: trainSettings(config),
+        branch: branchSettings(config),
         workers: config.train.workers,
         experts,
         dense,

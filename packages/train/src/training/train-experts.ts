@@ -33,6 +33,12 @@ export interface TrainExpertsOptions extends LongRunOptions {
   readonly modelConfig?: Partial<Omit<GptConfig, 'vocabSize'>>;
   /** Training settings for every model (batch size, lr, evalEvery, checkpointEvery, ...). */
   readonly train?: ExpertTrainSettings;
+  /**
+   * Settings that override `train` for the models that branch from a seed (experts, dense and
+   * random-cluster baselines; not the seed itself), e.g. a lower peak learning rate so the
+   * branches refine the seed instead of restarting from a high rate. Ignored without a seed.
+   */
+  readonly branch?: ExpertTrainSettings;
   /** Worker processes; each trains one model at a time. @default os.availableParallelism() */
   readonly workers?: number;
   /** Which experts to train. @default every `<run>/shards/<j>.jsonl.gz` */
@@ -200,7 +206,6 @@ export async function trainExperts(
     tokenizerPath,
     config,
     initSeed: deriveSeed(o.seed, 'init'),
-    settings: o.train ?? {},
     backend: o.backend,
     restart: o.restart,
   };
@@ -217,6 +222,7 @@ export async function trainExperts(
     data,
     tokens,
     dataSeed: deriveSeed(o.seed, name),
+    settings: initFrom !== undefined ? { ...o.train, ...o.branch } : { ...o.train },
     ...(initFrom !== undefined ? { initFrom } : {}),
   });
   const phases: ExpertTask[][] = [];
