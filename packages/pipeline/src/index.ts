@@ -24,9 +24,9 @@ export {
   type ExportWebResult,
   exportWeb,
   WEB_DEMO_FORMAT,
-  WEB_EXPORT_MARKER,
   WEB_DEMO_VERSION,
   WEB_EMBEDDER_FORMAT,
+  WEB_EXPORT_MARKER,
   type WebDemoManifest,
   type WebEmbedderJson,
 } from './export-web/index.js';

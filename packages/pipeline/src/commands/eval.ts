@@ -1,9 +1,11 @@
 import { CbtmError, hashConfig, readCorpus, readJsonFile, writeJsonAtomic } from '@cbtm/core';
 import type { CommandContext } from '../cli.js';
 import type { TopK } from '../config/schema.js';
+import { corpusFingerprint } from '../corpus-source.js';
+import { modelChecksums, verifyModelFiles } from '../model-files.js';
 import { formatResultsTable } from '../results.js';
 import { runStages, stageContext } from '../run-pipeline.js';
-import { evalSettings, evaluateRun } from '../stages/eval.js';
+import { assertFinitePerplexities, evalSettings, evaluateRun } from '../stages/eval.js';
 import { openExistingRun, overridesFrom, rendererFor } from './shared.js';
 
 /** Flags of `cbtm eval`. */
@@ -27,7 +29,9 @@ function parseTopK(text: string): (TopK | string)[] {
 
 /**
  * `cbtm eval`: the run's results when they match the flags (the numbers `cbtm run` printed),
- * otherwise a fresh evaluation, cached in `<run>/eval/results-<hash>.json`.
+ * otherwise a fresh evaluation, cached in `<run>/eval/results-<hash>.json` under a hash of the
+ * settings and the checksums of the models and corpus it read. The models are checked against
+ * the manifest's checksums first.
  */
 export async function evalCommand(opts: EvalCommandOptions, ctx: CommandContext): Promise<void> {
   const overrides = overridesFrom(opts, ['temperature']);
@@ -51,6 +55,7 @@ export async function evalCommand(opts: EvalCommandOptions, ctx: CommandContext)
       );
     }
     await runStages(sctx, ['router']);
+    await verifyModelFiles(run);
     const settings = evalSettings(config);
     // Same settings and corpus as the run's own eval: reuse its stage (run it if missing).
     const sameAsRun =
@@ -60,7 +65,16 @@ export async function evalCommand(opts: EvalCommandOptions, ctx: CommandContext)
       results = await readJsonFile(run.path('eval', 'results.json'));
     } else {
       const label = opts.corpus ?? sctx.corpus.validLabel;
-      const key = hashConfig({ settings, label }).slice(0, 12);
+      const { corpus } = sctx;
+      // Keyed on the contents of everything the evaluation reads, so a retrained expert or an
+      // edited corpus is scored again instead of answered from the cache.
+      const key = hashConfig({
+        settings,
+        label,
+        models: modelChecksums(run),
+        corpus: await corpusFingerprint(corpus.valid ?? corpus.train),
+        read: { ...corpus.readOptions, holdout: corpus.holdout, seed: config.seed },
+      }).slice(0, 12);
       const cache = run.path('eval', `results-${key}.json`);
       results = await readJsonFile<typeof results>(cache).catch(async () => {
         const docs = opts.corpus
@@ -74,6 +88,8 @@ export async function evalCommand(opts: EvalCommandOptions, ctx: CommandContext)
   } finally {
     renderer.stop();
   }
+  // Also for results saved before this check existed (JSON keeps NaN as null).
+  assertFinitePerplexities(results, run.dir);
   if (opts.json) ctx.stdout.write(`${JSON.stringify(results, null, 2)}\n`);
   else
     ctx.stdout.write(

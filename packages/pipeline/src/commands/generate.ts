@@ -1,5 +1,6 @@
 import { CbtmError, InvalidArgumentError } from '@cbtm/core';
 import type { CommandContext } from '../cli.js';
+import { verifyModelFiles } from '../model-files.js';
 import { runStages, stageContext } from '../run-pipeline.js';
 import { openExistingRun, overridesFrom } from './shared.js';
 
@@ -30,6 +31,7 @@ export async function generateCommand(
     );
   }
   await runStages(await stageContext(run, config, { signal: ctx.signal }), ['router']);
+  await verifyModelFiles(run);
   let topK: number | undefined;
   if (opts.topK !== undefined && opts.topK !== 'all') {
     topK = Number(opts.topK);

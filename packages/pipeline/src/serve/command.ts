@@ -1,6 +1,7 @@
 import { CbtmError, InvalidArgumentError } from '@cbtm/core';
 import type { CommandContext } from '../cli.js';
 import { openExistingRun, overridesFrom } from '../commands/shared.js';
+import { verifyModelFiles } from '../model-files.js';
 import { createServer, defaultServeOptions } from './create-server.js';
 
 /** Flags of `cbtm serve`, as commander parses them. */
@@ -50,6 +51,7 @@ export async function serveCommand(flags: ServeFlags, ctx: CommandContext): Prom
       );
     }
   }
+  await verifyModelFiles(run);
   const topK = parseTopK(flags.topK);
   const server = await createServer(run.dir, {
     port: flags.port ?? defaultServeOptions.port,

@@ -1,8 +1,9 @@
 import { access } from 'node:fs/promises';
-import { type Document, readJsonFile, writeJsonAtomic } from '@cbtm/core';
+import { CbtmError, type Document, readJsonFile, writeJsonAtomic } from '@cbtm/core';
 import type { EvalMethod } from '@cbtm/ensemble';
 import type { CbtmConfig, TopK } from '../config/schema.js';
-import type { ClusterQuality, EvalResults } from '../results.js';
+import { modelChecksums } from '../model-files.js';
+import { type ClusterQuality, type EvalResults, methodLabel } from '../results.js';
 import type { ClusterMetricsFile } from './cluster-files.js';
 import type { StageContext, StageDefinition } from './stage.js';
 
@@ -69,6 +70,30 @@ async function* capped(
 }
 
 /**
+ * Throws `E_MODEL` when a method's perplexity is not a finite number: a model that gives NaN or
+ * infinite log-probabilities (e.g. weights holding NaN) is broken, not a huge win.
+ *
+ * @example
+ * ```ts
+ * assertFinitePerplexities(results); // after scoring, before printing or saving
+ * ```
+ */
+export function assertFinitePerplexities(
+  results: Pick<EvalResults, 'methods' | 'corpus'>,
+  runDir: string,
+): void {
+  const bad = Object.entries(results.methods).filter(
+    ([, m]) => typeof m.perplexity !== 'number' || !Number.isFinite(m.perplexity),
+  );
+  if (bad.length === 0) return;
+  const list = bad.map(([name, m]) => `${methodLabel(name)} ${m.perplexity ?? 'NaN'}`).join(', ');
+  throw new CbtmError(
+    'E_MODEL',
+    `Perplexity is not a finite number (${list}) on ${results.corpus.name ?? 'the corpus'}: a model gives NaN or infinite log-probabilities, e.g. weights holding NaN after a diverged or damaged training. Retrain the models these methods use (\`cbtm train --run ${runDir}\`, with a lower train.learningRate if training diverged).`,
+  );
+}
+
+/**
  * Scores the validation corpus with every method through `@cbtm/ensemble`, and returns the
  * results with the cluster quality attached.
  */
@@ -96,6 +121,7 @@ export async function evaluateRun(
     ...(ctx.signal ? { signal: ctx.signal } : {}),
     ...(ctx.onProgress ? { onProgress: ctx.onProgress } : {}),
   });
+  assertFinitePerplexities(results, run.dir);
   ctx.log(
     `eval: ${results.corpus.documents} documents, ${results.tokens} tokens in ${((Date.now() - started) / 1000).toFixed(1)}s.`,
   );
@@ -114,11 +140,13 @@ export const evalStage: StageDefinition = {
   inputs: ['embed', 'shard', 'tokenizer', 'experts', 'dense', 'random', 'router'],
   paths: ['eval/results.json'],
   enabled: () => true,
-  stageConfig: ({ config, corpus, validFingerprint }) => ({
+  stageConfig: ({ run, config, corpus, validFingerprint }) => ({
     eval: evalSettings(config),
     valid: corpus.validLabel,
     validFiles: validFingerprint,
     fields: [config.corpus.textField, config.corpus.idField],
+    // A model retrained with the same settings has new weights: score it again.
+    models: modelChecksums(run),
   }),
   async execute(ctx) {
     const results = await evaluateRun(ctx, evalSettings(ctx.config), {
