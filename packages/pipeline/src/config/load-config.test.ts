@@ -149,6 +149,28 @@ describe('loadConfig', () => {
     expect(config.train.workers).toBe(1);
   });
 
+  it('rejects a config file that is not a JSON object, with or without flags', async () => {
+    for (const [name, text, got] of [
+      ['array.json', '[1,2]', 'an array'],
+      ['null.json', 'null', 'null'],
+      ['number.json', '42', 'number'],
+      ['string.json', '"k=8"', 'string'],
+    ] as const) {
+      const file = join(dir, name);
+      await writeFile(file, text);
+      const message = `Invalid config ${file}: expected a JSON object`;
+      await expect(loadConfig({ file, cwd: dir })).rejects.toThrow(message);
+      const err = await loadConfig({
+        file,
+        cwd: dir,
+        overrides: [{ path: ['cluster', 'k'], value: 2, flag: '--k' }],
+      }).catch((e: unknown) => e);
+      expect(err).toMatchObject({ code: 'E_CONFIG_INVALID' });
+      expect((err as Error).message).toContain(message);
+      expect((err as Error).message).toContain(`got ${got}`);
+    }
+  });
+
   it('gives one-line errors for malformed, missing and invalid files', async () => {
     const bad = join(dir, 'bad.json');
     await writeFile(bad, '{ "cluster": { "k": 3, } }');

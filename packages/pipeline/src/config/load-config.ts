@@ -194,12 +194,14 @@ export function resolveConfig(
   options: { readonly source?: string; readonly overrides?: readonly ConfigOverride[] } = {},
 ): CbtmConfig {
   const overrides = options.overrides ?? [];
-  const input = applyOverrides(raw ?? {}, overrides);
-  if (!input || typeof input !== 'object' || Array.isArray(input)) {
+  // Checked before the flags are applied, which would otherwise start from an empty object.
+  if (raw !== undefined && (raw === null || typeof raw !== 'object' || Array.isArray(raw))) {
+    const got = Array.isArray(raw) ? 'an array' : raw === null ? 'null' : typeof raw;
     throw configError(
-      `Invalid config${options.source ? ` ${options.source}` : ''}: expected a JSON object.`,
+      `Invalid config${options.source ? ` ${options.source}` : ''}: expected a JSON object ({"cluster": {"k": 8}, ...}), got ${got} (${JSON.stringify(raw)?.slice(0, 40)}).`,
     );
   }
+  const input = applyOverrides(raw ?? {}, overrides) as Record<string, unknown>;
   const result = cbtmConfigSchema.safeParse(input);
   if (result.success) return result.data;
   // The flag that set a field (or a parent of it, like --top-k for eval.topK[0]).
