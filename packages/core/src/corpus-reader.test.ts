@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { readCorpus } from './corpus-reader.js';
+import { MAX_SKIPPED_LISTED, readCorpus } from './corpus-reader.js';
 import { demoCorpusPaths } from './demo-corpus.js';
 import { type CbtmError, CorpusError } from './errors.js';
 import { hasSharedData, sharedData } from './test-utils/paths.js';
@@ -203,5 +203,22 @@ describe('bad input names the file and line', () => {
       'missing-text': 1,
       'non-string-text': 1,
     });
+    // And where: file and line of each, with what is wrong.
+    expect(reader.stats.skippedAt.map((m) => m.split(': ')[0])).toEqual([
+      `${file}:2`,
+      `${file}:3`,
+      `${file}:5`,
+      `${file}:6`,
+    ]);
+  });
+
+  it(`lists where the first ${MAX_SKIPPED_LISTED} skipped records were, and counts them all`, async () => {
+    const file = join(dir, 'many-bad.jsonl');
+    await writeFile(file, Array.from({ length: 30 }, () => '{oops').join('\n'));
+    const reader = readCorpus(file, { onInvalid: 'skip' });
+    expect(await reader.toArray()).toEqual([]);
+    expect(reader.stats.skipped).toEqual({ 'malformed-json': 30 });
+    expect(reader.stats.skippedAt).toHaveLength(MAX_SKIPPED_LISTED);
+    expect(reader.stats.skippedAt[0]).toMatch(new RegExp(`^${file}:1: `));
   });
 });

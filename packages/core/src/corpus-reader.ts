@@ -37,9 +37,23 @@ export interface CorpusStats {
   documents: number;
   /** Records skipped (with `onInvalid: 'skip'`), by reason. */
   readonly skipped: Partial<Record<CorpusIssueReason, number>>;
+  /**
+   * Where the first {@link MAX_SKIPPED_LISTED} skipped records were: `file:line: what is wrong`.
+   */
+  readonly skippedAt: string[];
   /** Files read so far. */
   readonly files: string[];
 }
+
+/**
+ * How many skipped records {@link CorpusStats.skippedAt} lists (the counts cover them all).
+ *
+ * @example
+ * ```ts
+ * corpus.stats.skippedAt.length <= MAX_SKIPPED_LISTED; // true
+ * ```
+ */
+export const MAX_SKIPPED_LISTED = 20;
 
 const FILE_KINDS = ['.jsonl.gz', '.jsonl', '.txt'] as const;
 type FileKind = (typeof FILE_KINDS)[number];
@@ -266,7 +280,7 @@ export class CorpusReader implements AsyncIterable<Document> {
   readonly path: string | readonly string[];
   readonly options: ReadCorpusOptions;
   /** Counts from the latest (or current) pass. */
-  stats: CorpusStats = { documents: 0, skipped: {}, files: [] };
+  stats: CorpusStats = { documents: 0, skipped: {}, skippedAt: [], files: [] };
 
   constructor(path: string | readonly string[], options: ReadCorpusOptions = {}) {
     this.path = path;
@@ -307,6 +321,7 @@ export class CorpusReader implements AsyncIterable<Document> {
             // A cut-short gzip cannot be read past, so it always ends the file.
             if (!skip) throw item;
             stats.skipped[item.reason] = (stats.skipped[item.reason] ?? 0) + 1;
+            if (stats.skippedAt.length < MAX_SKIPPED_LISTED) stats.skippedAt.push(item.message);
             if (item.reason === 'truncated-gzip') break;
             continue;
           }
@@ -317,7 +332,7 @@ export class CorpusReader implements AsyncIterable<Document> {
   }
 
   async *[Symbol.asyncIterator](): AsyncIterator<Document> {
-    const stats: CorpusStats = { documents: 0, skipped: {}, files: [] };
+    const stats: CorpusStats = { documents: 0, skipped: {}, skippedAt: [], files: [] };
     this.stats = stats;
     const limit = this.options.limit ?? Number.POSITIVE_INFINITY;
     if (limit === 0) return;

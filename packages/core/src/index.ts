@@ -11,6 +11,7 @@ export {
   type CorpusStats,
   defaultReadCorpusOptions,
   listCorpusFiles,
+  MAX_SKIPPED_LISTED,
   type ReadCorpusOptions,
   readCorpus,
 } from './corpus-reader.js';

@@ -1,5 +1,5 @@
 import { fork } from 'node:child_process';
-import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -87,5 +87,28 @@ describe('RunDir', () => {
     expect(config.original === true || config.big?.length === 20000).toBe(true);
     expect(reopened.stageDone('seed-stage', { x: 1 })).toBe(true);
     expect(before.length).toBeGreaterThan(0);
+  });
+
+  it('removes the temp files of manifest writes killed midway when the run is next opened', async () => {
+    const dir = await tmp();
+    await RunDir.create(dir);
+    // What SIGKILL during a manifest write leaves (see the crash test above).
+    const stale = join(dir, '.manifest.json.4242.mabc123.7.tmp');
+    await writeFile(stale, '{"format": "cbtm-run", "vers');
+    const old = new Date(Date.now() - 10 * 60_000);
+    await utimes(stale, old, old);
+    // A write in progress right now (e.g. by a worker on another machine) is left alone.
+    const fresh = join(dir, '.manifest.json.5151.mabc124.1.tmp');
+    await writeFile(fresh, '{');
+    // Other temp files are not the manifest's to clean.
+    const other = join(dir, '.results.json.4242.mabc123.8.tmp');
+    await writeFile(other, '{');
+    await utimes(other, old, old);
+    await RunDir.open(dir);
+    expect((await readdir(dir)).sort()).toEqual([
+      '.manifest.json.5151.mabc124.1.tmp',
+      '.results.json.4242.mabc123.8.tmp',
+      'manifest.json',
+    ]);
   });
 });

@@ -1,4 +1,4 @@
-import { access, mkdir, readFile } from 'node:fs/promises';
+import { access, mkdir, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { writeJsonAtomic } from './atomic-write.js';
 import { hashConfig, sha256Path } from './checksum.js';
@@ -30,6 +30,23 @@ export interface RunManifest {
   /** The whole run config, as last given. */
   readonly config: unknown;
   readonly stages: Readonly<Record<string, StageRecord>>;
+}
+
+/**
+ * A temp file older than this is left over from a writer that died (a manifest write takes
+ * milliseconds); younger ones may belong to a writer on another machine sharing the run.
+ */
+const STALE_TEMP_MS = 60_000;
+
+/** Removes `.manifest.json.<pid>.<time>.<n>.tmp` files that a killed writer left behind. */
+async function removeStaleManifestTemps(dir: string): Promise<void> {
+  const now = Date.now();
+  for (const name of await readdir(dir).catch(() => [] as string[])) {
+    if (!/^\.manifest\.json\..+\.tmp$/.test(name)) continue;
+    const file = join(dir, name);
+    const info = await stat(file).catch(() => null);
+    if (info && now - info.mtimeMs > STALE_TEMP_MS) await rm(file, { force: true });
+  }
 }
 
 const exists = (p: string) =>
@@ -104,7 +121,8 @@ export class RunDir {
 
   /**
    * Opens and validates an existing run directory. Fails with `E_RUN_VERSION` when it was written
-   * by a newer format version, and `E_RUN_INVALID` when it is missing or corrupt.
+   * by a newer format version, and `E_RUN_INVALID` when it is missing or corrupt. Removes the
+   * temp files of manifest writes that were killed midway (older than a minute).
    */
   static async open(dir: string): Promise<RunDir> {
     const abs = resolve(dir);
@@ -131,7 +149,9 @@ export class RunDir {
         },
       );
     }
-    return new RunDir(abs, validateManifest(parsed, file));
+    const manifest = validateManifest(parsed, file);
+    await removeStaleManifestTemps(abs);
+    return new RunDir(abs, manifest);
   }
 
   /** Opens the run at `dir`, or creates it when there is none. */
