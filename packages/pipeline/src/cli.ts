@@ -113,6 +113,10 @@ export function createProgram(ctx: CommandContext): Command {
     .option('--workers <n>', 'experts trained in parallel', numberOrText)
     .option('--backend <name>', 'tensor backend: auto, tensorflow-gpu, tensorflow, wasm, cpu')
     .option('--seed <n>', 'seed of every random choice', numberOrText)
+    .option(
+      '--skip-invalid',
+      'skip bad corpus records (malformed JSON, missing or empty text) instead of stopping at the first; reports how many and where',
+    )
     .addHelpText(
       'after',
       examples([
@@ -143,6 +147,10 @@ export function createProgram(ctx: CommandContext): Command {
       numberOrText,
     )
     .option('--seed <n>', 'seed', numberOrText)
+    .option(
+      '--skip-invalid',
+      'skip bad corpus records (malformed JSON, missing or empty text) instead of stopping at the first; reports how many and where',
+    )
     .addHelpText(
       'after',
       examples([

@@ -2,6 +2,7 @@ import { stat } from 'node:fs/promises';
 import { basename } from 'node:path';
 import {
   CbtmError,
+  type CorpusReader,
   type Document,
   demoCorpusPaths,
   listCorpusFiles,
@@ -37,6 +38,42 @@ export interface CorpusSource {
   validDocs(): AsyncIterable<Document>;
   /** A description for logs and results: `demo (valid split)`, a path, or `hold-out 5% of <path>`. */
   readonly validLabel: string;
+  /** Bad records skipped (`corpus.skipInvalid`) in the latest pass over the training corpus. */
+  skipped(): SkippedRecords;
+}
+
+/**
+ * Bad records that a pass over a corpus skipped (`corpus.skipInvalid`): how many, by reason,
+ * and where the first ones were.
+ *
+ * @example
+ * ```ts
+ * const s: SkippedRecords = { count: 1, byReason: { 'malformed-json': 1 }, at: ['a.jsonl:7: ...'] };
+ * ```
+ */
+export interface SkippedRecords {
+  readonly count: number;
+  readonly byReason: Readonly<Record<string, number>>;
+  /** `file:line: what is wrong`, for the first records skipped. */
+  readonly at: readonly string[];
+}
+
+/**
+ * One line for the user about skipped records, or null when none were skipped.
+ *
+ * @example
+ * ```ts
+ * formatSkipped(corpus.skipped(), corpus.train); // 'skipped 2 invalid records of data/a.jsonl (malformed-json 2): data/a.jsonl:7: ...; ...'
+ * ```
+ */
+export function formatSkipped(skipped: SkippedRecords, path: string): string | null {
+  if (skipped.count === 0) return null;
+  const reasons = Object.entries(skipped.byReason)
+    .map(([reason, n]) => `${reason} ${n}`)
+    .join(', ');
+  const more =
+    skipped.count > skipped.at.length ? `; and ${skipped.count - skipped.at.length} more` : '';
+  return `skipped ${skipped.count} invalid record${skipped.count === 1 ? '' : 's'} of ${path} (${reasons}): ${skipped.at.join('; ')}${more}`;
 }
 
 /** FNV-1a of the id and seed, mapped to [0, 1): a stable, order-free hold-out decision. */
@@ -68,12 +105,18 @@ export function corpusSource(config: CbtmConfig): CorpusSource {
   const readOptions: ReadCorpusOptions = {
     textField: config.corpus.textField,
     idField: config.corpus.idField,
+    ...(config.corpus.skipInvalid ? { onInvalid: 'skip' as const } : {}),
+  };
+  let lastTrainPass: CorpusReader | undefined;
+  const trainReader = (options: ReadCorpusOptions = readOptions): CorpusReader => {
+    lastTrainPass = readCorpus(train, options);
+    return lastTrainPass;
   };
   const seed = config.seed;
   const limit = config.corpus.limit ?? undefined;
   async function* filtered(keepHeldOut: boolean, max?: number): AsyncGenerator<Document> {
     let n = 0;
-    for await (const doc of readCorpus(train, readOptions)) {
+    for await (const doc of trainReader()) {
       const held = holdout > 0 && holdoutScore(doc.id, seed) < holdout;
       if (held !== keepHeldOut) continue;
       yield doc;
@@ -90,7 +133,7 @@ export function corpusSource(config: CbtmConfig): CorpusSource {
     trainDocs: (options = {}) => {
       const max = options.limit ?? limit;
       if (holdout === 0)
-        return readCorpus(train, { ...readOptions, ...(max !== undefined ? { limit: max } : {}) });
+        return trainReader({ ...readOptions, ...(max !== undefined ? { limit: max } : {}) });
       return filtered(false, max);
     },
     validDocs: () => (valid !== null ? readCorpus(valid, readOptions) : filtered(true)),
@@ -98,6 +141,12 @@ export function corpusSource(config: CbtmConfig): CorpusSource {
       demo && config.corpus.valid === null
         ? 'the demo valid split'
         : (valid ?? `a ${holdout * 100}% hold-out of ${train}`),
+    skipped: () => {
+      const stats = lastTrainPass?.stats;
+      const byReason = { ...(stats?.skipped ?? {}) } as Record<string, number>;
+      const count = Object.values(byReason).reduce((a, b) => a + b, 0);
+      return { count, byReason, at: [...(stats?.skippedAt ?? [])] };
+    },
   };
 }
 

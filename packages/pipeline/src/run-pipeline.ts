@@ -1,3 +1,4 @@
+import { access, rm } from 'node:fs/promises';
 import { type LongRunOptions, RunDir, readJsonFile } from '@cbtm/core';
 import { resolveConfig } from './config/load-config.js';
 import type { CbtmConfig, CbtmConfigInput } from './config/schema.js';
@@ -63,6 +64,37 @@ export async function openRun(config: CbtmConfig): Promise<RunDir> {
   const run = await RunDir.openOrCreate(config.out, { config });
   await run.setConfig(config);
   return run;
+}
+
+/**
+ * Opens (or creates) the run at `config.out` and runs `work` on it. When this call created the
+ * folder and `work` fails before any stage finished, the folder is removed again, so a failed
+ * first attempt (a bad record deep in the corpus) leaves no stub run behind. An interrupted
+ * call keeps it, to resume.
+ *
+ * @example
+ * ```ts
+ * await withRun(config, (run) => runStages(ctx, ['embed', 'cluster', 'shard']));
+ * ```
+ */
+export async function withRun<T>(
+  config: CbtmConfig,
+  work: (run: RunDir) => Promise<T>,
+  signal?: AbortSignal,
+): Promise<T> {
+  const created = await access(config.out).then(
+    () => false,
+    () => true,
+  );
+  const run = await openRun(config);
+  try {
+    return await work(run);
+  } catch (err) {
+    const interrupted = signal?.aborted || (err as { code?: unknown }).code === 'E_ABORTED';
+    if (created && !interrupted && Object.keys(run.manifest.stages).length === 0)
+      await rm(run.dir, { recursive: true, force: true });
+    throw err;
+  }
 }
 
 /**
@@ -142,13 +174,26 @@ export async function runPipeline(
 ): Promise<PipelineResult> {
   const resolved = resolveConfig(config);
   await checkCorpora(resolved);
-  const run = await openRun(resolved);
-  options.log?.(
-    `cbtm run: ${resolved.corpus.train ?? 'the demo corpus'} → ${run.dir} (k = ${resolved.cluster.k}${options.configFile ? `, config ${options.configFile}` : ''})`,
+  return withRun(
+    resolved,
+    async (run) => {
+      options.log?.(
+        `cbtm run: ${resolved.corpus.train ?? 'the demo corpus'} → ${run.dir} (k = ${resolved.cluster.k}${options.configFile ? `, config ${options.configFile}` : ''})`,
+      );
+      const ctx = await stageContext(run, resolved, options);
+      const names = options.stages ?? STAGES.map((s) => s.name);
+      const stages = await runStages(ctx, names);
+      return pipelineResult(run, resolved, stages);
+    },
+    options.signal,
   );
-  const ctx = await stageContext(run, resolved, options);
-  const names = options.stages ?? STAGES.map((s) => s.name);
-  const stages = await runStages(ctx, names);
+}
+
+async function pipelineResult(
+  run: RunDir,
+  resolved: CbtmConfig,
+  stages: readonly StageReport[],
+): Promise<PipelineResult> {
   const results = run.stageDone('eval')
     ? await readJsonFile<EvalResults>(run.path('eval', 'results.json'))
     : null;

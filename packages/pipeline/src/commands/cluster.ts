@@ -1,7 +1,8 @@
 import { readJsonFile } from '@cbtm/core';
 import type { CommandContext } from '../cli.js';
 import { loadConfig } from '../config/load-config.js';
-import { checkCorpora, openRun, runStages, stageContext } from '../run-pipeline.js';
+import { formatSkipped, type SkippedRecords } from '../corpus-source.js';
+import { checkCorpora, runStages, stageContext, withRun } from '../run-pipeline.js';
 import type { ClusterMetricsFile } from '../stages/cluster-files.js';
 import { overridesFrom, rendererFor, summarizeStages } from './shared.js';
 
@@ -16,6 +17,7 @@ export interface ClusterCommandOptions {
   readonly model?: string;
   readonly sample?: number | string;
   readonly seed?: number | string;
+  readonly skipInvalid?: boolean;
 }
 
 /** `cbtm cluster`: embed, fit, assign, shard, metrics. */
@@ -35,30 +37,44 @@ export async function clusterCommand(
       'sample',
       'balanceSlack',
       'seed',
+      'skipInvalid',
     ]),
   });
   await checkCorpora(config);
-  const run = await openRun(config);
   const renderer = rendererFor(ctx);
-  let reports: Awaited<ReturnType<typeof runStages>>;
-  try {
-    const sctx = await stageContext(run, config, {
-      signal: ctx.signal,
-      onProgress: renderer.onProgress,
-      log: renderer.log,
-    });
-    reports = await runStages(sctx, ['embed', 'cluster', 'shard']);
-  } finally {
-    renderer.stop();
-  }
+  const { run, reports } = await withRun(
+    config,
+    async (run) => {
+      try {
+        const sctx = await stageContext(run, config, {
+          signal: ctx.signal,
+          onProgress: renderer.onProgress,
+          log: renderer.log,
+        });
+        return { run, reports: await runStages(sctx, ['embed', 'cluster', 'shard']) };
+      } finally {
+        renderer.stop();
+      }
+    },
+    ctx.signal,
+  );
   ctx.stderr.write(`Stages: ${summarizeStages(reports)}.\n`);
   const metrics = await readJsonFile<ClusterMetricsFile>(run.path('clusters', 'metrics.json'));
   const quality =
     metrics.purity !== null && metrics.purity !== undefined
       ? `; purity ${metrics.purity.toFixed(3)}, NMI ${metrics.nmi?.toFixed(3) ?? 'n/a'} against the domain labels`
       : '';
+  const skipped = run.stage('embed')?.info?.skipped as SkippedRecords | undefined;
+  const skippedLine = skipped
+    ? formatSkipped(skipped, config.corpus.train ?? 'the demo corpus')
+    : null;
+  const heldOut = (run.stage('shard')?.info?.heldOut as number | undefined) ?? 0;
+  if (skippedLine) ctx.stderr.write(`Corpus: ${skippedLine}\n`);
   ctx.stdout.write(
     `Clustered ${metrics.documents} documents into k = ${metrics.k} clusters of sizes ${metrics.sizes.join(' / ')}${quality}.\n` +
+      (heldOut > 0
+        ? `The ${heldOut} documents held out for validation are assigned too, marked "heldOut": true in ${run.path('clusters', 'assignments.jsonl')}.\n`
+        : '') +
       `Shards: ${run.path('shards')}\nNext: cbtm train --run ${run.dir}\n`,
   );
 }

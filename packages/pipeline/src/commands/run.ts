@@ -16,6 +16,7 @@ export interface RunCommandOptions {
   readonly workers?: number | string;
   readonly backend?: string;
   readonly seed?: number | string;
+  readonly skipInvalid?: boolean;
 }
 
 /** `cbtm run`: every stage, then the results table on stdout. */
@@ -33,6 +34,7 @@ export async function runCommand(opts: RunCommandOptions, ctx: CommandContext): 
       'workers',
       'backend',
       'seed',
+      'skipInvalid',
     ]),
   });
   const renderer = rendererFor(ctx);

@@ -21,6 +21,7 @@ const FLAG_FIELDS: Readonly<Record<string, { path: readonly string[]; flag: stri
   sample: { path: ['cluster', 'sample'], flag: '--sample' },
   balanceSlack: { path: ['cluster', 'balanceSlack'], flag: '--balance-slack' },
   temperature: { path: ['eval', 'temperature'], flag: '--temperature' },
+  skipInvalid: { path: ['corpus', 'skipInvalid'], flag: '--skip-invalid' },
 };
 
 /** Turns the flags that were given into config overrides. */

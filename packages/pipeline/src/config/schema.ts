@@ -34,6 +34,12 @@ const corpusSchema = z
       .nullable()
       .default(null)
       .describe('Read at most this many training documents.'),
+    skipInvalid: z
+      .boolean()
+      .default(false)
+      .describe(
+        'Skip bad records (malformed JSON, missing or empty text) instead of stopping at the first; the run reports how many were skipped and where.',
+      ),
   })
   .prefault({});
 

@@ -5,9 +5,11 @@ import {
   createJsonlWriter,
   InvalidArgumentError,
   type JsonlWriter,
+  type RunDir,
   throwIfAborted,
   writeJsonAtomic,
 } from '@cbtm/core';
+import type { CorpusSource } from '../corpus-source.js';
 import type { ClusterMetricsFile } from './cluster-files.js';
 import { readEmbeddings } from './embeddings-file.js';
 import type { StageDefinition } from './stage.js';
@@ -93,7 +95,9 @@ export const clusterStage: StageDefinition = {
 
 /**
  * Assigns every training document to a cluster and writes the shards
- * (`<run>/shards/<j>.jsonl.gz`), `<run>/clusters/assignments.jsonl` and
+ * (`<run>/shards/<j>.jsonl.gz`), `<run>/clusters/assignments.jsonl` (which also assigns the
+ * documents held out of the corpus for validation, marked `"heldOut": true`, to their nearest
+ * centroid; they stay out of the shards) and
  * `<run>/clusters/metrics.json` (sizes, inertia, and purity and NMI against the domain labels).
  * When the balanced fit covered every document its assignment is used as is (sizes stay
  * balanced); otherwise each document goes to its nearest centroid, as the paper does.
@@ -120,6 +124,7 @@ export const shardStage: StageDefinition = {
       createJsonlWriter(run.path('shards', `${j}.jsonl.gz`)),
     );
     let i = 0;
+    let heldOut = 0;
     try {
       for await (const doc of corpus.trainDocs()) {
         if (i >= n) break;
@@ -136,6 +141,7 @@ export const shardStage: StageDefinition = {
         });
         i += 1;
       }
+      heldOut = await assignHeldOut(run, corpus, model, assignments, signal);
     } catch (err) {
       await Promise.all([assignments, ...shards].map((w) => w.abort()));
       throw err;
@@ -168,10 +174,42 @@ export const shardStage: StageDefinition = {
     onProgress?.({ stage: 'shard', status: 'done', done: n, total: n, unit: 'docs' });
     return {
       outputs: ['shards', 'clusters/assignments.jsonl', 'clusters/metrics.json'],
-      info: { sizes, purity: metrics.purity, nmi: metrics.nmi },
+      info: { sizes, purity: metrics.purity, nmi: metrics.nmi, heldOut },
     };
   },
 };
+
+/**
+ * Appends the validation hold-out (documents `corpus.holdout` kept out of training) to the
+ * assignments, each at its nearest centroid and marked `heldOut`, so every document of the
+ * corpus has a cluster. Returns how many there were.
+ */
+async function assignHeldOut(
+  run: RunDir,
+  corpus: CorpusSource,
+  model: { assign(vectors: Float32Array, n: number): { clusters: Int32Array } },
+  assignments: JsonlWriter,
+  signal: AbortSignal | undefined,
+): Promise<number> {
+  if (corpus.valid !== null || corpus.holdout === 0) return 0;
+  const { loadEmbedder } = await import('@cbtm/embed');
+  const embedder = await loadEmbedder(run.path('embedder'));
+  const ids: string[] = [];
+  const docs = async function* () {
+    for await (const doc of corpus.validDocs()) {
+      ids.push(doc.id);
+      yield doc;
+    }
+  };
+  let i = 0;
+  for await (const vector of embedder.embed(docs(), signal ? { signal } : {})) {
+    if (i % 256 === 0) throwIfAborted(signal);
+    const cluster = model.assign(vector, 1).clusters[0]!;
+    await assignments.write({ id: ids[i]!, cluster, heldOut: true });
+    i += 1;
+  }
+  return i;
+}
 
 /** The fit's assignment if it exists and covers exactly the n documents, else undefined. */
 async function readFitAssignments(

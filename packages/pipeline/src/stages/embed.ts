@@ -1,5 +1,6 @@
 import { rm } from 'node:fs/promises';
 import { CbtmError, type Document, InvalidArgumentError, throwIfAborted } from '@cbtm/core';
+import { formatSkipped } from '../corpus-source.js';
 import { EMBEDDINGS_DIR, writeEmbeddings } from './embeddings-file.js';
 import type { StageDefinition } from './stage.js';
 
@@ -107,9 +108,17 @@ export const embedStage: StageDefinition = {
       dimension: d,
       embedder: embedder.kind,
     });
+    const skipped = corpus.skipped();
+    const skippedLine = formatSkipped(skipped, corpus.train);
+    if (skippedLine) log(`embed: ${skippedLine}`);
     return {
       outputs: ['embedder', ...outputs],
-      info: { documents: rows.length, dimension: d, embedder: embedder.kind },
+      info: {
+        documents: rows.length,
+        dimension: d,
+        embedder: embedder.kind,
+        ...(skipped.count > 0 ? { skipped } : {}),
+      },
     };
   },
 };
