@@ -149,6 +149,7 @@ function resolvePaths(raw: unknown, base: string): unknown {
     ['corpus', 'train'],
     ['corpus', 'valid'],
     ['embed', 'model'],
+    ['train', 'seedFrom'],
   ] as const) {
     const s = out[section];
     if (s && typeof s === 'object' && !Array.isArray(s) && key in s) {
@@ -159,6 +160,20 @@ function resolvePaths(raw: unknown, base: string): unknown {
     }
   }
   return out;
+}
+
+/**
+ * Reads a config file (`.json`, `.mjs`, `.ts`) as the user wrote it, unvalidated, with its
+ * relative paths resolved against the file's folder: for configs that extend the run config,
+ * like `cbtm sweep`'s.
+ *
+ * @example
+ * ```ts
+ * const raw = await readRawConfig('/abs/sweep.json'); // { out: '/abs/runs/sweep', sweep: {...} }
+ * ```
+ */
+export async function readRawConfig(file: string): Promise<unknown> {
+  return resolvePaths(await readConfigFile(file), dirname(file));
 }
 
 function applyOverrides(raw: unknown, overrides: readonly ConfigOverride[]): unknown {
@@ -248,9 +263,13 @@ export async function loadConfig(options: LoadConfigOptions = {}): Promise<Loade
   }
   const raw = file ? resolvePaths(await readConfigFile(file), dirname(file)) : {};
   const overrides = (options.overrides ?? []).map((o) => {
-    const isPath = ['out', 'corpus.train', 'corpus.valid', 'embed.model'].includes(
-      o.path.join('.'),
-    );
+    const isPath = [
+      'out',
+      'corpus.train',
+      'corpus.valid',
+      'embed.model',
+      'train.seedFrom',
+    ].includes(o.path.join('.'));
     return isPath && typeof o.value === 'string' && o.value !== ''
       ? { ...o, value: resolve(cwd, o.value) }
       : o;

@@ -131,6 +131,14 @@ const trainSchema = z
       .describe(
         'Tokens of a shared seed model trained on everything first; every model (experts and baselines) branches from it. 0: every model starts from scratch.',
       ),
+    seedFrom: z
+      .string()
+      .min(1)
+      .nullable()
+      .default(null)
+      .describe(
+        "Branch every model from this already-trained cbtm model folder (model.json + weights, same model shape and tokenizer) instead of training a seed; the seed stage is then skipped. Its checksum is part of the training stages' config, so a changed seed retrains them. null: train a seed of seedTokens (or none).",
+      ),
     batchSize: positiveInt().default(8).describe('Sequences per step.'),
     learningRate: z
       .number()

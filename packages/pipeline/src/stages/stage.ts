@@ -60,6 +60,11 @@ export interface StageContext {
    * Later stages hash these, so a change upstream reruns everything downstream.
    */
   readonly expected: Map<StageName, string | null>;
+  /**
+   * SHA-256 of the model files in `train.seedFrom`; the training stages fill it in before
+   * planning, so a changed seed retrains the models that branch from it.
+   */
+  readonly seedFromChecksum?: string;
 }
 
 /** What a finished stage reports. */

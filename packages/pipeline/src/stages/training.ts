@@ -1,6 +1,6 @@
 import { access, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { CbtmError, type RunDir, readJsonFile, throwIfAborted } from '@cbtm/core';
+import { CbtmError, type RunDir, readJsonFile, sha256File, throwIfAborted } from '@cbtm/core';
 import type { CbtmConfig } from '../config/schema.js';
 import { prepareRandomClusters } from './random-clusters.js';
 import {
@@ -26,13 +26,44 @@ export const TRAINING_STAGES: readonly StageName[] = ['seed', 'experts', 'dense'
 
 function trainingInputs(ctx: StageContext) {
   const { config, corpusFingerprint } = ctx;
+  if (config.train.seedFrom !== null && ctx.seedFromChecksum === undefined) {
+    throw new Error('the seedFrom checksum is filled in by runTrainingStages');
+  }
   return {
     corpus: corpusFingerprint,
     model: config.model,
-    // Workers, backend and checkpoint spacing change speed or safety, not what is learnt.
-    train: { ...config.train, workers: undefined, backend: undefined, checkpointEvery: undefined },
+    // Workers, backend and checkpoint spacing change speed or safety, not what is learnt. An
+    // outside seed counts by its content, not its path, so a moved folder is still reused.
+    train: {
+      ...config.train,
+      workers: undefined,
+      backend: undefined,
+      checkpointEvery: undefined,
+      seedFrom: undefined,
+    },
+    ...(config.train.seedFrom !== null ? { seedFrom: ctx.seedFromChecksum } : {}),
     seed: config.seed,
   };
+}
+
+/**
+ * SHA-256 over the files a branch reads from a `train.seedFrom` model folder (model.json and
+ * its weights); fails with a clear error when the folder holds no trained model.
+ */
+async function seedFromChecksum(dir: string): Promise<string> {
+  const { MODEL_JSON, WEIGHTS_BIN } = await import('@cbtm/train');
+  const sums: string[] = [];
+  for (const name of [MODEL_JSON, WEIGHTS_BIN]) {
+    const file = join(dir, name);
+    if (!(await exists(file))) {
+      throw new CbtmError(
+        'E_CONFIG_INVALID',
+        `train.seedFrom is ${dir}, but ${file} is missing. Point it at a trained cbtm model folder (e.g. <run>/seed or <run>/dense), or set it to null.`,
+      );
+    }
+    sums.push(await sha256File(file));
+  }
+  return sums.join(':');
 }
 
 const notRunAlone = async (): Promise<never> => {
@@ -62,7 +93,7 @@ export const seedStage: StageDefinition = {
   name: 'seed',
   inputs: ['shard', 'tokenizer'],
   paths: ['seed'],
-  enabled: (config) => config.train.seedTokens > 0,
+  enabled: (config) => config.train.seedTokens > 0 && config.train.seedFrom === null,
   stageConfig: seedInputs,
   execute: notRunAlone,
 };
@@ -173,11 +204,16 @@ export interface TrainingOptions {
  * manifest records, per stage, which models were reused and from which step each resumed.
  */
 export async function runTrainingStages(
-  ctx: StageContext,
+  stageCtx: StageContext,
   defs: readonly StageDefinition[],
   options: TrainingOptions = {},
 ): Promise<StageReport[]> {
   const started = Date.now();
+  const seedFrom = stageCtx.config.train.seedFrom;
+  const ctx =
+    seedFrom === null
+      ? stageCtx
+      : { ...stageCtx, seedFromChecksum: await seedFromChecksum(seedFrom) };
   const { run, config } = ctx;
   const plans: StagePlan[] = [];
   for (const def of defs) plans.push(await planStage(def, ctx));
@@ -220,7 +256,7 @@ export async function runTrainingStages(
     const random =
       running('random') &&
       [...before.values()].some((m) => m.name.startsWith('random-') && !m.done);
-    const seedEnabled = config.train.seedTokens > 0;
+    const seedEnabled = config.train.seedTokens > 0 || seedFrom !== null;
     const seedPending = running('seed') && !before.get('seed')!.done;
     // The seed stage may run alone (e.g. before queueing experts on workers).
     if (experts.length > 0 || dense || random || seedPending) {
@@ -230,7 +266,7 @@ export async function runTrainingStages(
         ...(seedPending
           ? { seedTokens: config.train.seedTokens }
           : seedEnabled
-            ? { seedFrom: run.path('seed') }
+            ? { seedFrom: seedFrom ?? run.path('seed') }
             : {}),
         modelConfig: config.model,
         train: trainSettings(config),
