@@ -245,11 +245,18 @@ describe('cbtm cluster and cbtm train', () => {
     const one = await runBin(['train', '--run', run2, '--expert', '1']);
     expect(one.code, one.stderr).toBe(0);
     expect(one.stdout).toMatch(/^expert-1: trained, 24 steps$/m);
-    expect(one.stdout).not.toContain('expert-0');
+    expect(one.stdout).toMatch(/^seed: trained, 16 steps$/m);
+    // Expert 0 is not trained: eval is not the next step yet.
+    expect(one.stdout).toContain('Not trained yet: expert-0.');
+    expect(one.stdout).toContain(`Next: cbtm train --run ${run2} (all of them, or --expert 0`);
+    expect(one.stdout).not.toContain('Next: cbtm eval');
     const all = await runBin(['train', '--run', run2, '--all']);
     expect(all.code, all.stderr).toBe(0);
     expect(all.stdout).toMatch(/^expert-0: trained, 24 steps$/m);
     expect(all.stdout).toMatch(/^expert-1: already trained, 24 steps$/m);
+    // The seed trained by the first call is reused, and says so.
+    expect(all.stdout).toMatch(/^seed: already trained, 16 steps$/m);
+    expect(all.stdout).toMatch(/^Next: cbtm eval --run /m);
     // eval builds the router on demand; without baselines it scores the c-BTM settings only.
     const evaluated = await runBin(['eval', '--run', run2, '--json']);
     expect(evaluated.code, evaluated.stderr).toBe(0);

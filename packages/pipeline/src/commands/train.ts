@@ -1,9 +1,9 @@
-import { CbtmError } from '@cbtm/core';
+import { CbtmError, type RunDir } from '@cbtm/core';
 import type { CommandContext } from '../cli.js';
 import { runStages, stageContext } from '../run-pipeline.js';
 import { STAGES } from '../stages/all-stages.js';
 import type { StageName } from '../stages/stage.js';
-import { runTrainingStages } from '../stages/training.js';
+import { runTrainingStages, shardIds } from '../stages/training.js';
 import { openExistingRun, overridesFrom, rendererFor, summarizeStages } from './shared.js';
 
 /** Flags of `cbtm train`. */
@@ -74,13 +74,35 @@ export async function trainCommand(opts: TrainCommandOptions, ctx: CommandContex
       steps: number;
     }>;
     for (const m of models) {
-      const how = m.reused
-        ? 'already trained'
-        : m.resumedFromStep
-          ? `resumed from step ${m.resumedFromStep}`
-          : 'trained';
+      // A reused stage's info is from the call that trained it: its models are trained now.
+      const how =
+        m.reused || r.status === 'reused'
+          ? 'already trained'
+          : m.resumedFromStep
+            ? `resumed from step ${m.resumedFromStep}`
+            : 'trained';
       ctx.stdout.write(`${m.name}: ${how}, ${m.steps} steps\n`);
     }
   }
-  ctx.stdout.write(`Next: cbtm eval --run ${run.dir}\n`);
+  const untrained = await untrainedExperts(run);
+  if (untrained.length > 0) {
+    ctx.stdout.write(
+      `Not trained yet: ${untrained.map((j) => `expert-${j}`).join(', ')}.\n` +
+        `Next: cbtm train --run ${run.dir} (all of them, or --expert ${untrained[0]} for one), then cbtm eval --run ${run.dir}\n`,
+    );
+  } else {
+    ctx.stdout.write(`Next: cbtm eval --run ${run.dir}\n`);
+  }
+}
+
+/** Experts whose `train-state.json` does not say done (none once the experts stage is). */
+async function untrainedExperts(run: RunDir): Promise<number[]> {
+  if (run.stageDone('experts')) return [];
+  const { readTrainState } = await import('@cbtm/train');
+  const out: number[] = [];
+  for (const j of await shardIds(run)) {
+    const state = await readTrainState(run.path('experts', String(j))).catch(() => null);
+    if (state?.done !== true) out.push(j);
+  }
+  return out;
 }

@@ -5,7 +5,7 @@ import type { CbtmConfig } from '../config/schema.js';
 import { runStages, stageContext } from '../run-pipeline.js';
 import { trainSettings } from '../stages/training.js';
 import { enqueueTraining } from './enqueue-training.js';
-import { queueStatus } from './queue-status.js';
+import { type QueueModelStatus, queueStatus } from './queue-status.js';
 import { defaultQueueConnectionOptions, redactRedisUrl } from './redis-connection.js';
 import { runWorker } from './run-worker.js';
 import { listShards, readModelProgress } from './training-job.js';
@@ -145,6 +145,34 @@ export interface QueueStatusFlags extends QueueFlags {
 }
 
 /**
+ * The table `cbtm queue status` prints: per model its job state and the step it would resume
+ * from (the last checkpoint), with the step its worker last reported when that is ahead.
+ *
+ * @example
+ * ```ts
+ * formatQueueStatus(status.models); // 'model     state   steps ...\nexpert-0  active  100/245 (worker reported 140) ...'
+ * ```
+ */
+export function formatQueueStatus(models: readonly QueueModelStatus[]): string {
+  const rows = models.map((m) => [
+    m.name,
+    m.state,
+    `${m.step}/${m.totalSteps ?? '?'}${m.reportedStep !== undefined ? ` (worker reported ${m.reportedStep})` : ''}`,
+    m.trained ? 'trained' : '',
+    m.failedReason ? `failed ${m.attempts}×: ${m.failedReason}` : '',
+  ]);
+  const widths = [0, 1, 2, 3].map((i) =>
+    Math.max(...rows.map((r) => r[i]!.length), ['model', 'state', 'checkpoint', ''][i]!.length),
+  );
+  const line = (r: string[]) =>
+    `${r
+      .map((c, i) => (i < 4 ? c.padEnd(widths[i]!) : c))
+      .join('  ')
+      .trimEnd()}\n`;
+  return [line(['model', 'state', 'checkpoint', '', '']), ...rows.map(line)].join('');
+}
+
+/**
  * `cbtm queue status --run DIR`: one line per model with its job state and step (or `--json`).
  *
  * @example
@@ -162,23 +190,7 @@ export async function queueStatusCommand(
     ctx.stdout.write(`${JSON.stringify(status, null, 2)}\n`);
     return;
   }
-  const rows = status.models.map((m) => [
-    m.name,
-    m.state,
-    `${m.step}/${m.totalSteps ?? '?'}`,
-    m.trained ? 'trained' : '',
-    m.failedReason ? `failed ${m.attempts}×: ${m.failedReason}` : '',
-  ]);
-  const widths = [0, 1, 2, 3].map((i) =>
-    Math.max(...rows.map((r) => r[i]!.length), ['model', 'state', 'steps', ''][i]!.length),
-  );
-  const line = (r: string[]) =>
-    `${r
-      .map((c, i) => (i < 4 ? c.padEnd(widths[i]!) : c))
-      .join('  ')
-      .trimEnd()}\n`;
-  ctx.stdout.write(line(['model', 'state', 'steps', '', '']));
-  for (const r of rows) ctx.stdout.write(line(r));
+  ctx.stdout.write(formatQueueStatus(status.models));
   ctx.stderr.write(
     status.allExpertsTrained
       ? `Every expert is trained. Record the stage with \`cbtm train --run ${status.runDir}\` (it trains nothing more).\n`

@@ -39,8 +39,16 @@ export interface QueueModelStatus {
   readonly name: string;
   readonly jobId: string;
   readonly state: QueueJobState;
-  /** Steps done: live from the worker while active, else from `train-state.json` (the last checkpoint). */
+  /**
+   * Steps saved by the last checkpoint (`train-state.json`): where training resumes, also when
+   * the worker running it died.
+   */
   readonly step: number;
+  /**
+   * The step an active job's worker last reported, when it is past the checkpoint (those steps
+   * are redone if that worker died).
+   */
+  readonly reportedStep?: number;
   readonly totalSteps: number | null;
   /** `train-state.json` says training finished. */
   readonly trained: boolean;
@@ -50,6 +58,24 @@ export interface QueueModelStatus {
   readonly failedReason?: string;
   /** The step the last finished attempt started from (0: from scratch). */
   readonly resumedFromStep?: number;
+}
+
+/**
+ * The step `queue status` shows for a model: the last checkpoint, where it resumes (a worker's
+ * live step is lost if it dies), with the worker's own report beside it when that is ahead.
+ *
+ * @example
+ * ```ts
+ * statusStep({ step: 100 }, { step: 140 }); // { step: 100, reportedStep: 140 }
+ * ```
+ */
+export function statusStep(
+  checkpoint: { readonly step: number },
+  live: Partial<TrainingJobProgress> | undefined,
+): { step: number; reportedStep?: number } {
+  return typeof live?.step === 'number' && live.step > checkpoint.step
+    ? { step: checkpoint.step, reportedStep: live.step }
+    : { step: checkpoint.step };
 }
 
 /**
@@ -135,7 +161,7 @@ export async function queueStatus(
         name,
         jobId,
         state,
-        step: typeof live?.step === 'number' ? Math.max(live.step, disk.step) : disk.step,
+        ...statusStep(disk, live),
         totalSteps:
           disk.totalSteps ?? (typeof live?.totalSteps === 'number' ? live.totalSteps : null),
         trained: disk.done,

@@ -211,9 +211,11 @@ describeWithProgram(REDIS_SERVER, 'training queue (BullMQ on a real redis-server
       child = undefined;
     }
     expect(killedAt).toBeLessThan(steps);
+    // The dead worker's job still looks active; the step shown is the one it will resume from.
     expect((await queueStatus(dir, conn)).models[0]).toMatchObject({
       name: 'expert-0',
       state: 'active',
+      step: (await readModelProgress(model)).step,
       trained: false,
     });
 
