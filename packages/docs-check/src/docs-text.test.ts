@@ -1,0 +1,59 @@
+import { readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { DOCS, ROOT } from './test-utils/paths.js';
+
+const read = (...parts: string[]) => readFile(join(ROOT, ...parts), 'utf8');
+
+/** The README and every docs page (not the generated API pages). */
+async function pages(): Promise<Array<[string, string]>> {
+  const out: Array<[string, string]> = [['README.md', await read('README.md')]];
+  for (const name of await readdir(DOCS)) {
+    if (name.endsWith('.md')) out.push([`docs/${name}`, await read('docs', name)]);
+  }
+  out.push([
+    'packages/pipeline/src/queue/README.md',
+    await read('packages', 'pipeline', 'src', 'queue', 'README.md'),
+  ]);
+  return out;
+}
+
+describe('what the docs tell a newcomer', () => {
+  it('run the CLI as `npx cbtm`, which works right after `npm ci`, not through dist/', async () => {
+    for (const [name, text] of await pages()) {
+      expect(text, name).not.toContain('node packages/pipeline/dist/bin.js');
+    }
+    expect(await read('docs', 'getting-started.md')).toContain('npx cbtm eval --run runs/demo');
+  });
+
+  it('the README lists the system programs the full test suite uses, and what is skipped without them', async () => {
+    const readme = await read('README.md');
+    const section = readme.slice(readme.indexOf('### System programs the tests use'));
+    expect(section).toContain('`redis-server`');
+    expect(section).toContain('apt-get install redis-server');
+    expect(section).toContain('/usr/bin/chromium');
+    expect(section).toContain('apt-get install chromium');
+    expect(section).toMatch(/skipped/);
+  });
+
+  it('scaling out leads with the Redis queue and its shared storage, then the manual way', async () => {
+    const text = await read('docs', 'scaling-out.md');
+    const queue = text.indexOf('cbtm queue enqueue');
+    const worker = text.indexOf('cbtm worker');
+    const manual = text.indexOf('cbtm train --run runs/big --expert 1');
+    expect(queue).toBeGreaterThan(0);
+    expect(worker).toBeGreaterThan(0);
+    expect(manual).toBeGreaterThan(Math.max(queue, worker));
+    expect(text.slice(0, manual)).toMatch(/shared file system/);
+  });
+
+  it('never suggests a Redis open to the network without a password', async () => {
+    for (const [name, text] of await pages()) {
+      expect(text, name).not.toMatch(/redis-server[^\n]*--protected-mode no/);
+    }
+    const queue = await read('packages', 'pipeline', 'src', 'queue', 'README.md');
+    expect(queue).toContain('--requirepass');
+    expect(queue).toMatch(/redis:\/\/:\$CBTM_REDIS_PASSWORD@/);
+    expect(queue).toContain('rediss://');
+  });
+});
