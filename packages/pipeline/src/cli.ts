@@ -128,6 +128,24 @@ export function createProgram(ctx: CommandContext): Command {
     .action(async (opts) => (await import('./commands/run.js')).runCommand(opts, ctx));
 
   program
+    .command('sweep')
+    .description(
+      'Scaling sweep: train and evaluate a grid of k × training budget that shares one embedding, tokenizer and seed model (k = 1 is the dense model); resumable. Writes sweep-results.json and the perplexity-vs-tokens figure (sweep-report.html).',
+    )
+    .requiredOption(
+      '-c, --config <file>',
+      'sweep config: a run config plus {"sweep": {"k": [...], "tokens": [...]}}',
+    )
+    .addHelpText(
+      'after',
+      examples([
+        'cbtm sweep --config sweep.json',
+        'cbtm sweep --config tools/docs/sweep-corpus-v1.config.json',
+      ]),
+    )
+    .action(async (opts) => (await import('./commands/sweep.js')).sweepCommand(opts, ctx));
+
+  program
     .command('cluster')
     .description(
       'Embed the corpus, fit balanced k-means, assign every document, write the shards and the cluster metrics.',

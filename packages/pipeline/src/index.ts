@@ -88,3 +88,19 @@ export {
   type ServeOptions,
 } from './serve/index.js';
 export { STAGE_NAMES, type StageName, type StageReport } from './stages/stage.js';
+export {
+  type RunSweepOptions,
+  runSweep,
+  type SweepRunResult,
+} from './sweep/run-sweep.js';
+export {
+  loadSweepConfig,
+  resolveSweepConfig,
+  type SweepConfig,
+  type SweepConfigInput,
+  sweepConfigJsonSchema,
+  sweepConfigSchema,
+} from './sweep/sweep-config.js';
+export { renderSweepHtml, renderSweepSvg } from './sweep/sweep-figure.js';
+export { SWEEP_LAYOUT, type SweepPoint, sweepPoints } from './sweep/sweep-layout.js';
+export type { SweepPointResult, SweepResults, TrainingTiming } from './sweep/sweep-results.js';
