@@ -71,6 +71,7 @@ export default defineConfig({
           { text: 'Getting started', link: '/getting-started' },
           { text: 'Concepts', link: '/concepts' },
           { text: 'Scaling out', link: '/scaling-out' },
+          { text: 'Scaling sweeps', link: '/sweep' },
           { text: 'Results', link: '/results' },
           { text: 'In-browser demo', link: '/demo' },
         ],

@@ -136,11 +136,14 @@ export function createProgram(ctx: CommandContext): Command {
       '-c, --config <file>',
       'sweep config: a run config plus {"sweep": {"k": [...], "tokens": [...]}}',
     )
+    .option('--corpus <path>', 'training corpus, overriding the config’s corpus.train')
+    .option('--valid <path>', 'validation corpus, overriding the config’s corpus.valid')
+    .option('-o, --out <dir>', 'sweep folder, overriding the config’s out')
     .addHelpText(
       'after',
       examples([
         'cbtm sweep --config sweep.json',
-        'cbtm sweep --config tools/docs/sweep-corpus-v1.config.json',
+        'cbtm sweep --config tools/docs/sweep-corpus-v1.config.json --corpus data/train.jsonl.gz --valid data/valid.jsonl.gz',
       ]),
     )
     .action(async (opts) => (await import('./commands/sweep.js')).sweepCommand(opts, ctx));

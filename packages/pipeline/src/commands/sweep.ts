@@ -1,13 +1,16 @@
-import { relative } from 'node:path';
+import { relative, resolve } from 'node:path';
 import type { CommandContext } from '../cli.js';
 import { runSweep } from '../sweep/run-sweep.js';
-import { loadSweepConfig } from '../sweep/sweep-config.js';
+import { loadSweepConfig, resolveSweepConfig } from '../sweep/sweep-config.js';
 import { topKLabel } from '../sweep/sweep-results.js';
 import { rendererFor } from './shared.js';
 
 /** Flags of `cbtm sweep`. */
 export interface SweepCommandOptions {
   readonly config: string;
+  readonly corpus?: string;
+  readonly valid?: string;
+  readonly out?: string;
 }
 
 function cell(n: number | null | undefined, digits: number): string {
@@ -16,7 +19,18 @@ function cell(n: number | null | undefined, digits: number): string {
 
 /** `cbtm sweep`: the seed run, every grid point, then the results table on stdout. */
 export async function sweepCommand(opts: SweepCommandOptions, ctx: CommandContext): Promise<void> {
-  const config = await loadSweepConfig(opts.config, ctx.cwd);
+  const loaded = await loadSweepConfig(opts.config, ctx.cwd);
+  const at = (p: string) => resolve(ctx.cwd, p);
+  // Flag paths resolve against the working folder, like `cbtm run`'s.
+  const config = resolveSweepConfig({
+    ...loaded,
+    ...(opts.out ? { out: at(opts.out) } : {}),
+    corpus: {
+      ...loaded.corpus,
+      ...(opts.corpus ? { train: at(opts.corpus) } : {}),
+      ...(opts.valid ? { valid: at(opts.valid) } : {}),
+    },
+  });
   const renderer = rendererFor(ctx);
   const started = Date.now();
   let result: Awaited<ReturnType<typeof runSweep>>;
