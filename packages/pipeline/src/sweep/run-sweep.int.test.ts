@@ -139,6 +139,12 @@ describe('runSweep (tiny grid: k ∈ {1, 2}, two budgets)', () => {
     expect(again.results.seed).toEqual(first.results.seed);
   }, 120_000);
 
+  it('honours an AbortSignal', async () => {
+    await expect(runSweep(config, { signal: AbortSignal.abort() })).rejects.toMatchObject({
+      name: 'AbortError',
+    });
+  });
+
   it('retrains a grid run when the seed model changes', async () => {
     const seedRun = await RunDir.open(join(first.out, 'seed'));
     expect(seedRun.stageDone('seed')).toBe(true);
