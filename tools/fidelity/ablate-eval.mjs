@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import { join } from 'node:path';
 // Ablation scoring of one finished run on a validation corpus (never a test split): every
 // expert alone, oracle routing (the expert of the document's own cluster, routed on the whole
 // document), per-sequence routing from the first 32 tokens, per-token prefix routing (what
@@ -7,7 +8,6 @@
 //
 //   node tools/fidelity/ablate-eval.mjs --run runs/abl/x [--valid valid.jsonl.gz] [--max-tokens 256|all]
 import { parseArgs } from 'node:util';
-import { join } from 'node:path';
 import { demoCorpusPaths, readCorpus } from '@cbtm/core';
 import { Ensemble } from '@cbtm/ensemble';
 
@@ -25,7 +25,8 @@ if (!values.run) {
   process.exit(2);
 }
 const valid = values.valid ?? (await demoCorpusPaths()).valid;
-const maxTokens = values['max-tokens'] === 'all' ? Number.POSITIVE_INFINITY : Number(values['max-tokens']);
+const maxTokens =
+  values['max-tokens'] === 'all' ? Number.POSITIVE_INFINITY : Number(values['max-tokens']);
 const temps = values.temperatures.split(',').map(Number);
 const ensemble = await Ensemble.load(values.run, { log: () => {} });
 const k = ensemble.k;
@@ -79,6 +80,20 @@ const file = join(values.run, 'eval', `ablation${values.tag ? `-${values.tag}` :
 await writeJsonAtomic(file, out);
 const domains = Object.keys(rows[0].perDomain).sort();
 console.log(`${values.run}: ${a.corpus.documents} docs, ${a.tokens} tokens → ${file}`);
-console.log(['method'.padEnd(18), 'ppl'.padStart(8), 'vs dense'.padStart(9), ...domains.map((d) => d.slice(0, 9).padStart(10))].join(' '));
+console.log(
+  [
+    'method'.padEnd(18),
+    'ppl'.padStart(8),
+    'vs dense'.padStart(9),
+    ...domains.map((d) => d.slice(0, 9).padStart(10)),
+  ].join(' '),
+);
 for (const r of rows)
-  console.log([r.name.padEnd(18), r.perplexity.toFixed(2).padStart(8), `${(r.vsDense * 100).toFixed(1)}%`.padStart(9), ...domains.map((d) => (r.perDomain[d] ?? NaN).toFixed(1).padStart(10))].join(' '));
+  console.log(
+    [
+      r.name.padEnd(18),
+      r.perplexity.toFixed(2).padStart(8),
+      `${(r.vsDense * 100).toFixed(1)}%`.padStart(9),
+      ...domains.map((d) => (r.perDomain[d] ?? NaN).toFixed(1).padStart(10)),
+    ].join(' '),
+  );

@@ -23,7 +23,16 @@ if (!values.out || !values.config) {
 }
 const out = resolve(values.out);
 // Everything a run shares with another whose training config differs.
-const shared = ['manifest.json', 'embedder', 'embeddings', 'clusters', 'shards', 'tokenizer', 'router', 'seed'];
+const shared = [
+  'manifest.json',
+  'embedder',
+  'embeddings',
+  'clusters',
+  'shards',
+  'tokenizer',
+  'router',
+  'seed',
+];
 if (values.base && !existsSync(join(out, 'manifest.json'))) {
   mkdirSync(out, { recursive: true });
   for (const name of shared) {

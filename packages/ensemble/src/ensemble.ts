@@ -12,7 +12,7 @@ import { type EvalResults, type EvaluateOptions, evaluateEnsemble } from './eval
 import type { ExpertPool } from './expert-pool.js';
 import type { LoadEnsembleOptions } from './load-ensemble.js';
 import { mixDistributions, mixSequence } from './mixture.js';
-import type { Routing } from './routing.js';
+import { type Routing, routeOrPrior } from './routing.js';
 import { resolveSamplingOptions, type SamplingOptions, sampleToken } from './sampling.js';
 import {
   expertTargetLogProbs,
@@ -343,7 +343,7 @@ export class Ensemble {
           seq.targets,
           this.reembedStride,
         );
-        const byVector = vectors.map((v) => routing.route(v, routeOptions));
+        const byVector = vectors.map((v) => routeOrPrior(routing, v, routeOptions));
         return Array.from(index, (i) => byVector[i]!);
       }
       case 'per-sequence': {
@@ -354,7 +354,7 @@ export class Ensemble {
           );
         }
         const vec = await sequenceContext(this.tokenizer, this.embedder, seq.targets, prefix);
-        const route = routing.route(vec, routeOptions);
+        const route = routeOrPrior(routing, vec, routeOptions);
         return new Array<RouteResult>(n).fill(route);
       }
       default:
@@ -417,7 +417,7 @@ export class Ensemble {
     let route: RouteResult | undefined;
     for (let step = 0; step < maxTokens; step++) {
       throwIfAborted(options.signal);
-      if (!route || ctx.dirty) route = routing.route(await ctx.vector(), options.routing);
+      if (!route || ctx.dirty) route = routeOrPrior(routing, await ctx.vector(), options.routing);
       const rows: Float32Array[] = [];
       for (const j of route.experts) {
         rows.push(await this.experts.pool.use(j, (m) => this.#nextTokenRow(m, context)));

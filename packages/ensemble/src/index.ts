@@ -34,7 +34,7 @@ export {
   mixSequence,
 } from './mixture.js';
 export { PerplexityAccumulator, type PerplexityStats, perplexity } from './perplexity.js';
-export { fixedRoute, type Routing, UniformRouting } from './routing.js';
+export { fixedRoute, type Routing, routeOrPrior, UniformRouting } from './routing.js';
 export {
   defaultSamplingOptions,
   type SamplingOptions,

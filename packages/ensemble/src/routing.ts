@@ -57,3 +57,27 @@ export class UniformRouting implements Routing {
 export function fixedRoute(expert: number): RouteResult {
   return { experts: [expert], weights: Float32Array.of(1), distances: Float32Array.of(0) };
 }
+
+/**
+ * Routes a context embedding, or falls back to the prior when there is no context yet. An
+ * empty prefix embeds as the zero vector, whose "distances" ‖c_j‖² only say how spread out each
+ * cluster is, not which one the text belongs to; exp(−‖c_j‖²/T) would hand the first word to
+ * whichever cluster is most diffuse. With no words seen, every cluster is equally likely (the
+ * clusters are balanced), so the experts the router selects get equal weights: all k of them
+ * for `topK` = all.
+ *
+ * @example
+ * ```ts
+ * routeOrPrior(router, new Float32Array(router.dimension)).weights; // [0.25, 0.25, 0.25, 0.25] for k = 4
+ * ```
+ */
+export function routeOrPrior(
+  routing: Routing,
+  vec: ArrayLike<number>,
+  options: RouteOptions = {},
+): RouteResult {
+  const route = routing.route(vec, options);
+  for (let i = 0; i < vec.length; i++) if (vec[i] !== 0) return route;
+  const n = route.experts.length;
+  return { ...route, weights: new Float32Array(n).fill(1 / n) };
+}

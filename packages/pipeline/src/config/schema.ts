@@ -140,6 +140,12 @@ const trainSchema = z
         "Branch every model from this already-trained cbtm model folder (model.json + weights, same model shape and tokenizer) instead of training a seed; the seed stage is then skipped. Its checksum is part of the training stages' config, so a changed seed retrains them. null: train a seed of seedTokens (or none).",
       ),
     batchSize: positiveInt().default(8).describe('Sequences per step.'),
+    expertBatchSize: positiveInt()
+      .nullable()
+      .default(null)
+      .describe(
+        'Sequences per step of each expert. null: batchSize, so experts take k times fewer steps than the dense model on the same tokens. The official code matches by steps instead: batchSize / k.',
+      ),
     learningRate: z
       .number()
       .positive()

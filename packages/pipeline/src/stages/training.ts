@@ -34,12 +34,16 @@ function trainingInputs(ctx: StageContext) {
     model: config.model,
     // Workers, backend and checkpoint spacing change speed or safety, not what is learnt. An
     // outside seed counts by its content, not its path, so a moved folder is still reused.
+    // Settings left at null count as absent, so runs made before they existed keep their hash.
     train: {
       ...config.train,
       workers: undefined,
       backend: undefined,
       checkpointEvery: undefined,
       seedFrom: undefined,
+      branchLearningRate: config.train.branchLearningRate ?? undefined,
+      branchWarmupSteps: config.train.branchWarmupSteps ?? undefined,
+      expertBatchSize: config.train.expertBatchSize ?? undefined,
     },
     ...(config.train.seedFrom !== null ? { seedFrom: ctx.seedFromChecksum } : {}),
     seed: config.seed,
@@ -271,6 +275,9 @@ export async function runTrainingStages(
         modelConfig: config.model,
         train: trainSettings(config),
         branch: branchSettings(config),
+        ...(config.train.expertBatchSize !== null
+          ? { expertBatchSize: config.train.expertBatchSize }
+          : {}),
         workers: config.train.workers,
         experts,
         dense,

@@ -132,6 +132,49 @@ describe('trainExperts', () => {
     await rm(dir, { recursive: true, force: true });
   });
 
+  it('gives branched models the branch settings and experts their own batch (compute matched by steps)', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'cbtm-branch-'));
+    await mkdir(join(dir, 'shards'), { recursive: true });
+    await mkdir(join(dir, 'tokenizer'), { recursive: true });
+    await writeFile(
+      join(dir, 'tokenizer', 'tokenizer.json'),
+      await readFile(join(run, 'tokenizer', 'tokenizer.json')),
+    );
+    for (const j of [0, 1]) {
+      await writeFile(
+        join(dir, 'shards', `${j}.jsonl.gz`),
+        await readFile(join(run, 'shards', `${j}.jsonl.gz`)),
+      );
+    }
+    // Seed 4 steps of 4×16 tokens; then 8 steps' worth for the dense model, 4 per expert.
+    const result = await trainExperts(dir, {
+      totalTokens: (4 + 8) * 4 * 16,
+      seedTokens: 4 * 4 * 16,
+      modelConfig: { nLayer: 1, dModel: 16, nHead: 2, contextLength: 16 },
+      train: { batchSize: 4, lr: 0.003, warmupSteps: 2, logEvery: 1 },
+      branch: { lr: 0.001, warmupSteps: 0 },
+      expertBatchSize: 2,
+      workers: 2,
+      backend: 'wasm',
+      log: () => {},
+    });
+    const byName = new Map(result.models.map((m) => [m.name, m]));
+    // Same tokens for every expert, but with batch 2 each takes as many steps as the dense model.
+    expect(byName.get('seed')).toMatchObject({ steps: 4, tokens: 4 * 64 });
+    expect(byName.get('dense')).toMatchObject({ steps: 8, tokens: 8 * 64 });
+    expect(byName.get('expert-0')).toMatchObject({ steps: 8, tokens: 8 * 32 });
+    expect(byName.get('expert-1')).toMatchObject({ steps: 8, tokens: 8 * 32 });
+    const seed = await readTrainState(join(dir, 'seed'));
+    expect(seed.hyperparameters).toMatchObject({ lr: 0.003, warmupSteps: 2, batchSize: 4 });
+    const dense = await readTrainState(join(dir, 'dense'));
+    expect(dense.hyperparameters).toMatchObject({ lr: 0.001, warmupSteps: 0, batchSize: 4 });
+    const expert = await readTrainState(join(dir, 'experts', '0'));
+    expect(expert.hyperparameters).toMatchObject({ lr: 0.001, warmupSteps: 0, batchSize: 2 });
+    // Without warm-up the first branch step already runs at the branch's peak rate.
+    expect(byName.get('dense')!.history[0]!.lr).toBeCloseTo(0.001, 9);
+    await rm(dir, { recursive: true, force: true });
+  });
+
   it('returns at once when there is nothing to train', async () => {
     const result = await trainExperts(run, {
       totalTokens: 1000,

@@ -47,6 +47,15 @@ export interface TrainExpertsOptions extends LongRunOptions {
   readonly dense?: boolean;
   /** Also train random-cluster experts from `<run>/random/shards/`. @default true when that folder exists */
   readonly random?: boolean;
+  /**
+   * Rows per step of each expert (c-BTM and random-cluster), where `train.batchSize` is the
+   * dense model's. The official code matches compute by steps: k experts on 1/k of the GPUs
+   * each, so every expert takes as many steps as the dense model with batch / k. Set this to
+   * ⌈batchSize / k⌉ for that; by default experts use the dense batch and take k times fewer
+   * steps (the tokens are the same either way).
+   * @default train.batchSize
+   */
+  readonly expertBatchSize?: number;
   /** Tokens per expert, overriding compute matching. */
   readonly tokensPerExpert?: number;
   /**
@@ -197,6 +206,14 @@ export async function trainExperts(
   if (!(seedTokens >= 0 && seedTokens < o.totalTokens)) {
     throw new InvalidArgumentError(`seedTokens must be in [0, totalTokens), got ${seedTokens}.`);
   }
+  if (
+    o.expertBatchSize !== undefined &&
+    !(Number.isInteger(o.expertBatchSize) && o.expertBatchSize > 0)
+  ) {
+    throw new InvalidArgumentError(
+      `expertBatchSize must be a positive integer, got ${o.expertBatchSize}.`,
+    );
+  }
   const budget = o.totalTokens - seedTokens;
   const perExpert = o.tokensPerExpert ?? budget / k;
   const shardPath = (j: number) => join(runDir, 'shards', `${j}.jsonl.gz`);
@@ -215,6 +232,7 @@ export async function trainExperts(
     data: string[],
     tokens: number,
     initFrom: string | undefined,
+    batchSize?: number,
   ): ExpertTask => ({
     ...base,
     name,
@@ -222,13 +240,24 @@ export async function trainExperts(
     data,
     tokens,
     dataSeed: deriveSeed(o.seed, name),
-    settings: initFrom !== undefined ? { ...o.train, ...o.branch } : { ...o.train },
+    settings: {
+      ...o.train,
+      ...(initFrom !== undefined ? o.branch : {}),
+      ...(batchSize !== undefined ? { batchSize } : {}),
+    },
     ...(initFrom !== undefined ? { initFrom } : {}),
   });
   const phases: ExpertTask[][] = [];
   if (seedTokens > 0) phases.push([task('seed', seedDir!, allShards, seedTokens, undefined)]);
   const main: ExpertTask[] = wanted.map((j) =>
-    task(`expert-${j}`, join(runDir, 'experts', String(j)), [shardPath(j)], perExpert, seedDir),
+    task(
+      `expert-${j}`,
+      join(runDir, 'experts', String(j)),
+      [shardPath(j)],
+      perExpert,
+      seedDir,
+      o.expertBatchSize,
+    ),
   );
   if (o.dense) main.push(task('dense', join(runDir, 'dense'), allShards, budget, seedDir));
   if (withRandom) {
@@ -240,6 +269,7 @@ export async function trainExperts(
           [join(runDir, 'random', 'shards', `${j}.jsonl.gz`)],
           perExpert,
           seedDir,
+          o.expertBatchSize,
         ),
       );
     }

@@ -1,0 +1,113 @@
+#!/usr/bin/env node
+// Collects the fidelity ablations into the docs: for each run listed in
+// tools/fidelity/ablations.json it reads the run's own files (manifest config, eval/results.json,
+// eval/ablation*.json, train-results.json and each model's train-state.json) and writes
+// docs/results/fidelity/ablations.json plus the markdown table docs/results/fidelity/table.md.
+// No number is typed by hand.
+//
+//   node tools/fidelity/collect.mjs [--spec tools/fidelity/ablations.json]
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const { values } = parseArgs({
+  options: { spec: { type: 'string', default: join(ROOT, 'tools/fidelity/ablations.json') } },
+});
+const spec = JSON.parse(readFileSync(values.spec, 'utf8'));
+const read = (p) => JSON.parse(readFileSync(p, 'utf8'));
+
+/** Seconds a model trained, from its history: each entry's tokens over its tokens/s. */
+function trainSeconds(dir) {
+  const file = join(dir, 'train-state.json');
+  if (!existsSync(file)) return null;
+  const state = read(file);
+  const batchTokens = state.hyperparameters.batchSize * state.config.contextLength;
+  let prev = 0;
+  let seconds = 0;
+  for (const h of state.history) {
+    if (h.tokensPerSecond > 0) seconds += ((h.step - prev) * batchTokens) / h.tokensPerSecond;
+    prev = h.step;
+  }
+  return seconds;
+}
+
+const rows = [];
+for (const entry of spec.rows) {
+  const run = resolve(ROOT, entry.run);
+  const manifest = read(join(run, 'manifest.json'));
+  const c = manifest.config;
+  const ablationFile = join(run, 'eval', `ablation${entry.tag ? `-${entry.tag}` : ''}.json`);
+  const ablation = existsSync(ablationFile) ? read(ablationFile) : null;
+  const results = read(join(run, 'eval', 'results.json'));
+  const ppl = (name) => {
+    const a = ablation?.rows.find((r) => r.name === name);
+    if (a) return a.perplexity;
+    return null;
+  };
+  const pick = (abl, res) => ppl(abl) ?? results.methods[res]?.perplexity ?? null;
+  const dense = pick('dense', 'dense');
+  const seedDir = c.train.seedFrom ?? join(run, 'seed');
+  const seedState = existsSync(join(seedDir, 'train-state.json'))
+    ? read(join(seedDir, 'train-state.json'))
+    : null;
+  const row = {
+    id: entry.id,
+    group: entry.group,
+    label: entry.label,
+    run: entry.run,
+    corpus: results.corpus.name,
+    tokensScored: ablation?.tokens ?? results.tokens,
+    k: c.cluster.k,
+    seedTokens: seedState ? seedState.tokens : 0,
+    tokens: c.train.tokens,
+    model: c.model,
+    learningRate: c.train.learningRate,
+    branchLearningRate: c.train.branchLearningRate ?? c.train.learningRate,
+    branchWarmupSteps: c.train.branchWarmupSteps ?? c.train.warmupSteps,
+    batchSize: c.train.batchSize,
+    seedValLoss: seedState?.valLoss ?? null,
+    dense,
+    cbtmAll: pick(`token-all-T${c.eval.temperature}`, 'cbtm-all'),
+    cbtmTop2: pick(`token-top2-T${c.eval.temperature}`, 'cbtm-top2'),
+    cbtmTop1: pick(`token-top1-T${c.eval.temperature}`, 'cbtm-top1'),
+    oracleAll: ppl('seqdoc-all'),
+    oracleTop1: ppl('seqdoc-top1'),
+    seq32All: ppl('seq32-all'),
+    random: results.methods.random?.perplexity ?? null,
+    trainSeconds: {
+      seed: seedState ? trainSeconds(seedDir) : 0,
+      experts: Array.from({ length: c.cluster.k }, (_, j) =>
+        trainSeconds(join(run, 'experts', String(j))),
+      ).reduce((a, b) => a + (b ?? 0), 0),
+      dense: trainSeconds(join(run, 'dense')),
+    },
+    ablation: ablation ? ablation.rows : null,
+  };
+  rows.push(row);
+}
+
+const outDir = join(ROOT, 'docs/results/fidelity');
+mkdirSync(outDir, { recursive: true });
+writeFileSync(join(outDir, 'ablations.json'), `${JSON.stringify({ rows }, null, 2)}\n`);
+
+const pct = (x, d) => (x === null || d === null ? '' : `${((x / d - 1) * 100).toFixed(1)}%`);
+const num = (x) => (x === null ? '' : x.toFixed(2));
+const k = (n) => (n >= 1e6 ? `${n / 1e6}M` : `${n / 1e3}k`);
+const lines = [];
+for (const group of [...new Set(rows.map((r) => r.group))]) {
+  lines.push(`### ${group}`, '');
+  lines.push(
+    '| ablation | k | seed | after seed | branch lr | dense | c-BTM all | top-2 | top-1 | oracle (all) |',
+    '|---|---|---|---|---|---|---|---|---|---|',
+  );
+  for (const r of rows.filter((x) => x.group === group)) {
+    lines.push(
+      `| ${r.label} | ${r.k} | ${k(r.seedTokens)} | ${k(r.tokens)} | ${r.branchLearningRate}${r.branchWarmupSteps !== 20 ? ` (warm-up ${r.branchWarmupSteps})` : ''} | ${num(r.dense)} | ${num(r.cbtmAll)} (${pct(r.cbtmAll, r.dense)}) | ${num(r.cbtmTop2)} (${pct(r.cbtmTop2, r.dense)}) | ${num(r.cbtmTop1)} (${pct(r.cbtmTop1, r.dense)}) | ${r.oracleAll === null ? '' : `${num(r.oracleAll)} (${pct(r.oracleAll, r.dense)})`} |`,
+    );
+  }
+  lines.push('');
+}
+writeFileSync(join(outDir, 'table.md'), `${lines.join('\n')}\n`);
+console.log(`wrote ${rows.length} rows to ${outDir}`);
