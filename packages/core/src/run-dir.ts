@@ -1,8 +1,10 @@
-import { access, mkdir, readdir, readFile, rm, stat } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { writeJsonAtomic } from './atomic-write.js';
 import { hashConfig, sha256Path } from './checksum.js';
 import { RunDirError } from './errors.js';
+import { pathExists } from './path-exists.js';
+import { RunLayout } from './run-layout.js';
 
 /** The run-directory format version this build writes and the newest it reads. */
 export const RUN_FORMAT_VERSION = 1;
@@ -49,12 +51,6 @@ async function removeStaleManifestTemps(dir: string): Promise<void> {
   }
 }
 
-const exists = (p: string) =>
-  access(p).then(
-    () => true,
-    () => false,
-  );
-
 /**
  * A run directory: the one artifact format every cbtm stage reads and writes. The manifest
  * records which stages are done, with their config hash and output checksums. Every write is
@@ -86,12 +82,12 @@ export class RunDir {
 
   /** `<run>/manifest.json` for a run directory path. */
   static manifestPath(dir: string): string {
-    return join(dir, 'manifest.json');
+    return new RunLayout(dir).manifest;
   }
 
   /** True when `dir` holds a manifest (it may still be invalid). */
   static exists(dir: string): Promise<boolean> {
-    return exists(RunDir.manifestPath(dir));
+    return pathExists(RunDir.manifestPath(dir));
   }
 
   /**
@@ -189,7 +185,7 @@ export class RunDir {
     if (!record) return false;
     for (const [rel, sum] of Object.entries(record.outputs)) {
       const full = this.path(rel);
-      if (!(await exists(full))) return false;
+      if (!(await pathExists(full))) return false;
       if ((await sha256Path(full)) !== sum) return false;
     }
     return true;
@@ -209,7 +205,7 @@ export class RunDir {
     const outputs: Record<string, string> = {};
     for (const rel of record.outputs) {
       const full = this.path(rel);
-      if (!(await exists(full))) {
+      if (!(await pathExists(full))) {
         throw new RunDirError(
           'E_RUN_INVALID',
           `Stage ${name} claims output ${full}, which does not exist.`,
