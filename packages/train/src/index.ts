@@ -62,8 +62,11 @@ export {
   trainLanguageModel,
 } from './training/train-language-model.js';
 export {
+  readTrainProgress,
   readTrainState,
+  readTrainStateIfPresent,
   TRAIN_STATE_FILE,
   type TrainHistoryEntry,
+  type TrainProgress,
   type TrainState,
 } from './training/train-state.js';

@@ -1,7 +1,5 @@
 import { type ChildProcess, fork } from 'node:child_process';
-import { access, readdir } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
-import { join } from 'node:path';
 import {
   AbortError,
   CbtmError,
@@ -11,6 +9,7 @@ import {
   type ProgressEvent,
   writeJsonAtomic,
 } from '@cbtm/core';
+import { pathExists, RunLayout } from '@cbtm/core/node';
 import type { BackendName, BackendPreference } from '../backend/select-backend.js';
 import { type GptConfig, resolveGptConfig } from '../model/gpt-config.js';
 import { BpeTokenizer } from '../tokenizer/index.js';
@@ -129,21 +128,6 @@ export interface TrainExpertsResult {
   readonly models: readonly ExpertRunResult[];
 }
 
-const exists = (p: string) =>
-  access(p).then(
-    () => true,
-    () => false,
-  );
-
-async function shardIds(dir: string): Promise<number[]> {
-  if (!(await exists(dir))) return [];
-  return (await readdir(dir))
-    .map((n) => /^(\d+)\.jsonl\.gz$/.exec(n))
-    .filter((m): m is RegExpExecArray => m !== null)
-    .map((m) => Number(m[1]))
-    .sort((a, b) => a - b);
-}
-
 interface Slot {
   child: ChildProcess;
   task?: ExpertTask;
@@ -174,8 +158,9 @@ export async function trainExperts(
   const o = { ...defaultTrainExpertsOptions, ...options };
   if (!(o.totalTokens > 0))
     throw new InvalidArgumentError(`totalTokens must be positive, got ${o.totalTokens}.`);
-  const tokenizerPath = join(runDir, 'tokenizer', 'tokenizer.json');
-  if (!(await exists(tokenizerPath))) {
+  const layout = new RunLayout(runDir);
+  const tokenizerPath = layout.tokenizer;
+  if (!(await pathExists(tokenizerPath))) {
     throw new CbtmError(
       'E_STAGE_MISSING',
       `${tokenizerPath} is missing. Train the tokenizer first (trainBpeTokenizer, then save it there).`,
@@ -183,23 +168,23 @@ export async function trainExperts(
   }
   const tokenizer = await BpeTokenizer.load(tokenizerPath);
   const config = resolveGptConfig({ ...o.modelConfig, vocabSize: tokenizer.vocabSize });
-  const all = await shardIds(join(runDir, 'shards'));
+  const all = await layout.shardIds();
   if (all.length === 0)
     throw new CbtmError(
       'E_STAGE_MISSING',
-      `${join(runDir, 'shards')} holds no <j>.jsonl.gz shards. Run the cluster stage first.`,
+      `${layout.shards} holds no <j>.jsonl.gz shards. Run the cluster stage first.`,
     );
   const k = all.length;
   const wanted = o.experts ?? all;
   for (const j of wanted)
     if (!all.includes(j))
-      throw new InvalidArgumentError(`There is no shard ${j} in ${join(runDir, 'shards')}.`);
-  const randomIds = await shardIds(join(runDir, 'random', 'shards'));
+      throw new InvalidArgumentError(`There is no shard ${j} in ${layout.shards}.`);
+  const randomIds = await layout.randomShardIds();
   const withRandom = o.random ?? randomIds.length > 0;
   if (withRandom && randomIds.length === 0) {
     throw new CbtmError(
       'E_STAGE_MISSING',
-      `random: true, but ${join(runDir, 'random', 'shards')} holds no shards.`,
+      `random: true, but ${layout.randomShards} holds no shards.`,
     );
   }
   const seedTokens = o.seedFrom ? 0 : o.seedTokens;
@@ -216,9 +201,8 @@ export async function trainExperts(
   }
   const budget = o.totalTokens - seedTokens;
   const perExpert = o.tokensPerExpert ?? budget / k;
-  const shardPath = (j: number) => join(runDir, 'shards', `${j}.jsonl.gz`);
-  const allShards = all.map(shardPath);
-  const seedDir = o.seedFrom ?? (seedTokens > 0 ? join(runDir, 'seed') : undefined);
+  const allShards = all.map((j) => layout.shard(j));
+  const seedDir = o.seedFrom ?? (seedTokens > 0 ? layout.seed : undefined);
   const base = {
     tokenizerPath,
     config,
@@ -250,23 +234,16 @@ export async function trainExperts(
   const phases: ExpertTask[][] = [];
   if (seedTokens > 0) phases.push([task('seed', seedDir!, allShards, seedTokens, undefined)]);
   const main: ExpertTask[] = wanted.map((j) =>
-    task(
-      `expert-${j}`,
-      join(runDir, 'experts', String(j)),
-      [shardPath(j)],
-      perExpert,
-      seedDir,
-      o.expertBatchSize,
-    ),
+    task(`expert-${j}`, layout.expert(j), [layout.shard(j)], perExpert, seedDir, o.expertBatchSize),
   );
-  if (o.dense) main.push(task('dense', join(runDir, 'dense'), allShards, budget, seedDir));
+  if (o.dense) main.push(task('dense', layout.dense, allShards, budget, seedDir));
   if (withRandom) {
     for (const j of randomIds) {
       main.push(
         task(
           `random-expert-${j}`,
-          join(runDir, 'random', 'experts', String(j)),
-          [join(runDir, 'random', 'shards', `${j}.jsonl.gz`)],
+          layout.randomExpert(j),
+          [layout.randomShard(j)],
           perExpert,
           seedDir,
           o.expertBatchSize,
@@ -323,7 +300,7 @@ export async function trainExperts(
     tokensPerExpert: perExpert,
     models: results,
   };
-  await writeJsonAtomic(join(runDir, 'train-results.json'), out);
+  await writeJsonAtomic(layout.trainResults, out);
   overall('done');
   return out;
 }

@@ -1,7 +1,8 @@
-import { access, mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AbortError } from '@cbtm/core';
+import { pathExists } from '@cbtm/core/node';
 import { afterAll, describe, expect, it } from 'vitest';
 import { GptModel } from '../model/gpt-model.js';
 import { onBackend } from '../test-utils/backends.js';
@@ -30,11 +31,6 @@ const tempDir = async () => {
   dirs.push(d);
   return d;
 };
-const exists = (p: string) =>
-  access(p).then(
-    () => true,
-    () => false,
-  );
 
 describe('trainLanguageModel', () => {
   it('overfits a few hundred tokens below 0.1 nats per token on wasm', async () => {
@@ -200,7 +196,7 @@ describe('trainLanguageModel', () => {
       expect(state.history.filter((h) => h.valLoss !== undefined).map((h) => h.step)).toEqual([
         2, 4,
       ]);
-      expect(await exists(join(dir, CHECKPOINT_FILE))).toBe(true);
+      expect(await pathExists(join(dir, CHECKPOINT_FILE))).toBe(true);
       const loaded = await GptModel.load(dir);
       expect(Array.from(await loaded.logProbs(new Int32Array([3, 4])))).toEqual(
         Array.from(await model.logProbs(new Int32Array([3, 4]))),

@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import { readJsonFile, writeJsonAtomic } from '@cbtm/core';
+import { pathExists } from '@cbtm/core/node';
 import type { BackendName } from '../backend/select-backend.js';
 import type { GptConfig } from '../model/gpt-config.js';
 
@@ -85,4 +86,60 @@ export async function writeTrainState(dir: string, state: TrainState): Promise<v
  */
 export async function readTrainState(dir: string): Promise<TrainState> {
   return readJsonFile<TrainState>(join(dir, TRAIN_STATE_FILE));
+}
+
+/**
+ * Reads `train-state.json` from a model directory, or null when the model has none yet (it
+ * never trained, or has not reached its first checkpoint). A malformed file still throws.
+ *
+ * @example
+ * ```ts
+ * const state = await readTrainStateIfPresent('runs/a/dense');
+ * console.log(state?.backend ?? 'not trained yet');
+ * ```
+ */
+export async function readTrainStateIfPresent(dir: string): Promise<TrainState | null> {
+  const file = join(dir, TRAIN_STATE_FILE);
+  if (!(await pathExists(file))) return null;
+  return readJsonFile<TrainState>(file);
+}
+
+/**
+ * How far a model got, from its `train-state.json`.
+ *
+ * @example
+ * ```ts
+ * const { step, totalSteps, done }: TrainProgress = await readTrainProgress('runs/a/experts/0');
+ * ```
+ */
+export interface TrainProgress {
+  /** Steps saved by the last checkpoint: where training resumes (0 before the first). */
+  readonly step: number;
+  /** Steps the model trains in all; null before its first checkpoint. */
+  readonly totalSteps: number | null;
+  /** The state says training finished. */
+  readonly done: boolean;
+}
+
+/**
+ * How far the model in `dir` got: step 0, not done, when it has no `train-state.json` yet, or
+ * when the file cannot be read (one being replaced right now; the next look will see it). For
+ * polling while workers train; use {@link readTrainState} for the whole state.
+ *
+ * @example
+ * ```ts
+ * const { done } = await readTrainProgress('runs/a/experts/0');
+ * if (!done) console.log('expert 0 still needs training');
+ * ```
+ */
+export async function readTrainProgress(dir: string): Promise<TrainProgress> {
+  const file = join(dir, TRAIN_STATE_FILE);
+  const none: TrainProgress = { step: 0, totalSteps: null, done: false };
+  if (!(await pathExists(file))) return none;
+  try {
+    const s = await readJsonFile<Partial<TrainState>>(file);
+    return { step: s.step ?? 0, totalSteps: s.totalSteps ?? null, done: s.done === true };
+  } catch {
+    return none;
+  }
 }
