@@ -1,6 +1,7 @@
-import { readdir, stat } from 'node:fs/promises';
+import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CbtmError, RunDirError } from '@cbtm/core';
+import { pathExists, RunLayout } from '@cbtm/core/node';
 import { Ensemble, type ExpertSet } from './ensemble.js';
 import { ExpertPool } from './expert-pool.js';
 import { type Routing, UniformRouting } from './routing.js';
@@ -51,17 +52,8 @@ export const defaultLoadEnsembleOptions = Object.freeze({
   reembedStride: 8,
 });
 
-async function exists(path: string): Promise<boolean> {
-  try {
-    await stat(path);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 async function need(path: string, what: string): Promise<void> {
-  if (!(await exists(path))) {
+  if (!(await pathExists(path))) {
     throw new RunDirError('E_STAGE_MISSING', `${path} is missing: ${what}`);
   }
 }
@@ -109,11 +101,12 @@ export async function loadEnsemble(
     options.log ? { log: options.log } : {},
   );
 
-  const tokenizerFile = join(runDir, 'tokenizer', 'tokenizer.json');
+  const layout = new RunLayout(runDir);
+  const tokenizerFile = layout.tokenizer;
   await need(tokenizerFile, "train the tokenizer first (the pipeline's tokenizer stage).");
   const tokenizer: EnsembleTokenizer = await train.BpeTokenizer.load(tokenizerFile);
 
-  const embedderDir = join(runDir, 'embedder');
+  const embedderDir = layout.embedder;
   await need(embedderDir, "fit the embedder first (the pipeline's embed stage).");
   const loadEmbedder = (
     embed as unknown as { loadEmbedder?: (dir: string) => Promise<ContextEmbedder> }
@@ -123,7 +116,7 @@ export async function loadEnsemble(
   }
   const embedder = await loadEmbedder(embedderDir);
 
-  const router = await route.loadRouter(join(runDir, 'router'));
+  const router = await route.loadRouter(layout.router);
   const modelLoader = (dir: string) => async (): Promise<ExpertModel> => {
     await need(
       join(dir, train.MODEL_JSON),
@@ -132,30 +125,30 @@ export async function loadEnsemble(
     return train.GptModel.load(dir);
   };
   const experts: ExpertSet = {
-    pool: new ExpertPool(router.k, (j) => modelLoader(join(runDir, 'experts', String(j)))(), {
+    pool: new ExpertPool(router.k, (j) => modelLoader(layout.expert(j))(), {
       maxLoaded,
     }),
     routing: router,
   };
 
   let dense: ExpertSet | undefined;
-  if (await exists(join(runDir, 'dense', train.MODEL_JSON))) {
-    dense = { pool: new ExpertPool(1, modelLoader(join(runDir, 'dense')), { maxLoaded: 1 }) };
+  if (await pathExists(join(layout.dense, train.MODEL_JSON))) {
+    dense = { pool: new ExpertPool(1, modelLoader(layout.dense), { maxLoaded: 1 }) };
   }
 
   let random: ExpertSet | undefined;
-  const randomExperts = join(runDir, 'random', 'experts');
-  if (await exists(randomExperts)) {
+  const randomExperts = layout.randomExperts;
+  if (await pathExists(randomExperts)) {
     const count = await numberedDirs(randomExperts);
     if (count > 0) {
       // The random-cluster experts have no clusters worth the name. When the pipeline saved a
       // router over their groups' mean embeddings, route with it; otherwise mix uniformly.
       let routing: Routing = new UniformRouting(count, embedder.dimension);
-      if (await exists(join(runDir, 'random', 'router', 'router.json'))) {
-        routing = await route.loadRouter(join(runDir, 'random', 'router'));
+      if (await pathExists(layout.random('router', 'router.json'))) {
+        routing = await route.loadRouter(layout.random('router'));
       }
       random = {
-        pool: new ExpertPool(count, (j) => modelLoader(join(randomExperts, String(j)))(), {
+        pool: new ExpertPool(count, (j) => modelLoader(layout.randomExpert(j))(), {
           maxLoaded,
         }),
         routing,
