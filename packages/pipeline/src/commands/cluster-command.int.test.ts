@@ -1,7 +1,8 @@
-import { access, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Document, demoCorpusPaths, RunDir, readCorpus, readJsonFile } from '@cbtm/core';
+import { pathExists } from '@cbtm/core/node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { resolveConfig } from '../config/load-config.js';
 import { corpusSource } from '../corpus-source.js';
@@ -13,12 +14,6 @@ let corpus: string;
 let broken: string;
 let config: string;
 let docs: Document[];
-
-const exists = (p: string) =>
-  access(p).then(
-    () => true,
-    () => false,
-  );
 
 async function assignments(runDir: string) {
   const text = await readFile(join(runDir, 'clusters', 'assignments.jsonl'), 'utf8');
@@ -84,13 +79,13 @@ describe('cbtm cluster', () => {
       code: 'E_CORPUS_INVALID',
       message: expect.stringContaining(':100:'),
     });
-    expect(await exists(join(root, 'run-b'))).toBe(false);
+    expect(await pathExists(join(root, 'run-b'))).toBe(false);
     // A run that already existed is kept.
     await RunDir.create(join(root, 'run-c'));
     await expect(
       clusterCommand({ config, corpus: broken, k: 2, out: 'run-c' }, captureContext(root)),
     ).rejects.toMatchObject({ code: 'E_CORPUS_INVALID' });
-    expect(await exists(join(root, 'run-c', 'manifest.json'))).toBe(true);
+    expect(await pathExists(join(root, 'run-c', 'manifest.json'))).toBe(true);
   });
 
   it('--skip-invalid skips bad records and says how many and where', async () => {

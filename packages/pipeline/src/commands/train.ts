@@ -1,9 +1,10 @@
 import { CbtmError, type RunDir } from '@cbtm/core';
+import { RunLayout } from '@cbtm/core/node';
 import type { CommandContext } from '../cli.js';
 import { runStages, stageContext } from '../run-pipeline.js';
 import { STAGES } from '../stages/all-stages.js';
 import type { StageName } from '../stages/stage.js';
-import { runTrainingStages, shardIds } from '../stages/training.js';
+import { runTrainingStages } from '../stages/training.js';
 import { openExistingRun, overridesFrom, rendererFor, summarizeStages } from './shared.js';
 
 /** Flags of `cbtm train`. */
@@ -98,11 +99,11 @@ export async function trainCommand(opts: TrainCommandOptions, ctx: CommandContex
 /** Experts whose `train-state.json` does not say done (none once the experts stage is). */
 async function untrainedExperts(run: RunDir): Promise<number[]> {
   if (run.stageDone('experts')) return [];
-  const { readTrainState } = await import('@cbtm/train');
+  const { readTrainProgress } = await import('@cbtm/train');
+  const layout = new RunLayout(run.dir);
   const out: number[] = [];
-  for (const j of await shardIds(run)) {
-    const state = await readTrainState(run.path('experts', String(j))).catch(() => null);
-    if (state?.done !== true) out.push(j);
+  for (const j of await layout.shardIds()) {
+    if (!(await readTrainProgress(layout.expert(j))).done) out.push(j);
   }
   return out;
 }

@@ -1,7 +1,8 @@
-import { access, readFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { CbtmError } from '@cbtm/core';
+import { pathExists } from '@cbtm/core/node';
 import { z } from 'zod';
 import { formatConfigIssues, formatPath } from './format-issues.js';
 import { type CbtmConfig, cbtmConfigSchema } from './schema.js';
@@ -82,18 +83,12 @@ export function configJsonSchema(): Record<string, unknown> {
   return cachedJsonSchema;
 }
 
-const exists = (p: string) =>
-  access(p).then(
-    () => true,
-    () => false,
-  );
-
 function configError(message: string, cause?: unknown): CbtmError {
   return new CbtmError('E_CONFIG_INVALID', message, cause === undefined ? {} : { cause });
 }
 
 async function readConfigFile(file: string): Promise<unknown> {
-  if (!(await exists(file))) {
+  if (!(await pathExists(file))) {
     throw configError(
       `Config file not found: ${file}. Pass --config with an existing .json or .mjs file.`,
     );
@@ -255,7 +250,7 @@ export async function loadConfig(options: LoadConfigOptions = {}): Promise<Loade
   if (options.file) file = resolve(cwd, options.file);
   else {
     for (const name of CONFIG_FILE_NAMES) {
-      if (await exists(join(cwd, name))) {
+      if (await pathExists(join(cwd, name))) {
         file = join(cwd, name);
         break;
       }

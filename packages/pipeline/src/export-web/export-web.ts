@@ -21,6 +21,7 @@ import {
   readCorpus,
   throwIfAborted,
 } from '@cbtm/core';
+import { pathExists } from '@cbtm/core/node';
 import { ENGLISH_STOP_WORDS, loadEmbedder, NUMBER_TOKEN, TfidfSvdEmbedder } from '@cbtm/embed';
 import { loadRouter } from '@cbtm/route';
 import { MODEL_JSON } from '@cbtm/train';
@@ -107,15 +108,6 @@ function float32LE(values: ArrayLike<number>): Uint8Array {
   const view = new DataView(bytes.buffer);
   for (let i = 0; i < values.length; i++) view.setFloat32(i * 4, values[i]!, true);
   return bytes;
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await stat(path);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /**
@@ -265,7 +257,7 @@ function webEmbedder(
 /** The most common `domain` per cluster, from `clusters/metrics.json`'s contingency table. */
 async function labelsFromMetrics(run: RunDir, k: number): Promise<(string | null)[] | null> {
   const file = run.path('clusters', 'metrics.json');
-  if (!(await exists(file))) return null;
+  if (!(await pathExists(file))) return null;
   let metrics: { labels?: { classes?: string[]; contingency?: number[][] } | null };
   try {
     metrics = JSON.parse(await readFile(file, 'utf8'));
@@ -293,7 +285,7 @@ async function labelsFromShards(
   const out = new Map<number, string>();
   for (const j of clusters) {
     const shard = run.path('shards', `${j}.jsonl.gz`);
-    if (!(await exists(shard))) continue;
+    if (!(await pathExists(shard))) continue;
     const counts = new Map<string, number>();
     for await (const doc of readCorpus(shard, { onInvalid: 'skip' })) {
       if (typeof doc.domain === 'string') counts.set(doc.domain, (counts.get(doc.domain) ?? 0) + 1);
@@ -362,7 +354,7 @@ export async function exportWeb(
 
   const need = async (rel: string, stage: string) => {
     const p = run.path(rel);
-    if (!(await exists(p))) {
+    if (!(await pathExists(p))) {
       throw new RunDirError(
         'E_STAGE_MISSING',
         `${p} is missing: the run has no ${stage} yet. Finish it first (\`cbtm run --out ${runDir}\`).`,

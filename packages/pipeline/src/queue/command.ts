@@ -1,4 +1,5 @@
 import { CbtmError, InvalidArgumentError } from '@cbtm/core';
+import { RunLayout } from '@cbtm/core/node';
 import type { CommandContext } from '../cli.js';
 import { openExistingRun, overridesFrom, rendererFor } from '../commands/shared.js';
 import type { CbtmConfig } from '../config/schema.js';
@@ -8,7 +9,6 @@ import { enqueueTraining } from './enqueue-training.js';
 import { type QueueModelStatus, queueStatus } from './queue-status.js';
 import { defaultQueueConnectionOptions, redactRedisUrl } from './redis-connection.js';
 import { runWorker } from './run-worker.js';
-import { listShards, readModelProgress } from './training-job.js';
 
 /** The Redis URL the commands use when `--redis` (and `CBTM_REDIS_URL`) are not given. */
 export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';
@@ -86,6 +86,7 @@ export async function queueEnqueueCommand(
     'backend',
   ]);
   const { run, config } = await openExistingRun(flags.run, ctx, overrides);
+  const layout = new RunLayout(run.dir);
   if (!run.stageDone('shard')) {
     throw new CbtmError(
       'E_STAGE_MISSING',
@@ -102,7 +103,7 @@ export async function queueEnqueueCommand(
       log: renderer.log,
     });
     await runStages(sctx, ['tokenizer']);
-    if (flags.random && (await listShards(run.path('random', 'shards'))).length === 0) {
+    if (flags.random && (await layout.randomShardIds()).length === 0) {
       const { prepareRandomClusters } = await import('../stages/random-clusters.js');
       await prepareRandomClusters(sctx);
     }
@@ -111,13 +112,14 @@ export async function queueEnqueueCommand(
   }
   let seedFrom: string | undefined;
   if (config.train.seedTokens > 0) {
-    if (!(await readModelProgress(run.path('seed'))).done) {
+    const { readTrainProgress } = await import('@cbtm/train');
+    if (!(await readTrainProgress(layout.seed)).done) {
       throw new CbtmError(
         'E_STAGE_MISSING',
         `This run branches every model from a seed model (train.seedTokens = ${config.train.seedTokens}), which is not trained yet. Train it first, e.g. \`cbtm train --run ${run.dir} --expert 0\` (the seed, then expert 0), then queue the rest.`,
       );
     }
-    seedFrom = run.path('seed');
+    seedFrom = layout.seed;
   }
   const experts = parseExperts(flags.experts);
   const connection = connectionOf(flags);

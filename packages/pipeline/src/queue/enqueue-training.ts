@@ -1,6 +1,6 @@
-import { access } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CbtmError, InvalidArgumentError, RunDir } from '@cbtm/core';
+import { pathExists, RunLayout } from '@cbtm/core/node';
 import type { BackendPreference, ExpertTrainSettings, GptConfig } from '@cbtm/train';
 import type { JobsOptions } from 'bullmq';
 import {
@@ -9,7 +9,6 @@ import {
   resolveQueueConnection,
 } from './redis-connection.js';
 import {
-  listShards,
   runIdOf,
   TRAINING_JOB_VERSION,
   type TrainingJobData,
@@ -96,12 +95,6 @@ export interface EnqueueResult {
   }>;
 }
 
-const exists = (p: string) =>
-  access(p).then(
-    () => true,
-    () => false,
-  );
-
 /**
  * Queues one BullMQ job per model of a clustered run: `<runId>/expert-<j>` for each expert,
  * and optionally `<runId>/dense` and `<runId>/random`. Job ids are fixed, so calling it again
@@ -132,34 +125,35 @@ export async function enqueueTraining(
   }
   const run = await RunDir.open(runDir);
   const runId = runIdOf(run);
-  if (!(await exists(run.path('tokenizer', 'tokenizer.json')))) {
+  const layout = new RunLayout(run.dir);
+  if (!(await pathExists(layout.tokenizer))) {
     throw new CbtmError(
       'E_STAGE_MISSING',
-      `${run.path('tokenizer', 'tokenizer.json')} is missing: train the tokenizer before queueing (\`cbtm run\` or \`cbtm train\` makes it).`,
+      `${layout.tokenizer} is missing: train the tokenizer before queueing (\`cbtm run\` or \`cbtm train\` makes it).`,
     );
   }
-  const shards = await listShards(run.path('shards'));
+  const shards = await layout.shardIds();
   if (shards.length === 0) {
     throw new CbtmError(
       'E_STAGE_MISSING',
-      `${run.path('shards')} holds no <j>.jsonl.gz shards. Run \`cbtm cluster --out ${run.dir}\` first.`,
+      `${layout.shards} holds no <j>.jsonl.gz shards. Run \`cbtm cluster --out ${run.dir}\` first.`,
     );
   }
   const experts = o.experts ?? shards;
   for (const j of experts) {
     if (!shards.includes(j)) {
       throw new InvalidArgumentError(
-        `There is no expert ${j}: ${run.path('shards')} has shards ${shards.join(', ')}.`,
+        `There is no expert ${j}: ${layout.shards} has shards ${shards.join(', ')}.`,
       );
     }
   }
-  if (o.random && (await listShards(run.path('random', 'shards'))).length === 0) {
+  if (o.random && (await layout.randomShardIds()).length === 0) {
     throw new CbtmError(
       'E_STAGE_MISSING',
-      `${run.path('random', 'shards')} holds no shards, so the random-cluster baseline cannot be queued. The pipeline writes them when it trains that baseline (\`cbtm train --run ${run.dir} --random\`).`,
+      `${layout.randomShards} holds no shards, so the random-cluster baseline cannot be queued. The pipeline writes them when it trains that baseline (\`cbtm train --run ${run.dir} --random\`).`,
     );
   }
-  if (o.seedFrom !== undefined && !(await exists(join(o.seedFrom, 'model.json')))) {
+  if (o.seedFrom !== undefined && !(await pathExists(join(o.seedFrom, 'model.json')))) {
     throw new CbtmError(
       'E_STAGE_MISSING',
       `The seed model ${o.seedFrom} has no model.json: train it before queueing the experts.`,

@@ -1,12 +1,11 @@
-import { access } from 'node:fs/promises';
 import { RunDir } from '@cbtm/core';
+import { pathExists, RunLayout } from '@cbtm/core/node';
 import {
   openRedis,
   type QueueConnectionOptions,
   resolveQueueConnection,
 } from './redis-connection.js';
 import {
-  listShards,
   runIdOf,
   type TrainingJobProgress,
   type TrainingJobResult,
@@ -96,12 +95,6 @@ export interface QueueStatusResult {
   readonly allExpertsTrained: boolean;
 }
 
-const exists = (p: string) =>
-  access(p).then(
-    () => true,
-    () => false,
-  );
-
 function stateOf(state: string): QueueJobState {
   switch (state) {
     case 'active':
@@ -132,7 +125,8 @@ export async function queueStatus(
   const connection = resolveQueueConnection(options);
   const run = await RunDir.open(runDir);
   const runId = runIdOf(run);
-  const targets: TrainingTarget[] = (await listShards(run.path('shards'))).map((expert) => ({
+  const layout = new RunLayout(run.dir);
+  const targets: TrainingTarget[] = (await layout.shardIds()).map((expert) => ({
     kind: 'expert',
     expert,
   }));
@@ -142,8 +136,8 @@ export async function queueStatus(
   const models: QueueModelStatus[] = [];
   try {
     for (const t of [{ kind: 'dense' }, { kind: 'random' }] as const) {
-      const dir = t.kind === 'dense' ? run.path('dense') : run.path('random', 'experts');
-      if ((await queue.getJob(trainingJobId(runId, t.kind))) || (await exists(dir)))
+      const dir = t.kind === 'dense' ? layout.dense : layout.randomExperts;
+      if ((await queue.getJob(trainingJobId(runId, t.kind))) || (await pathExists(dir)))
         targets.push(t);
     }
     for (const target of targets) {

@@ -1,11 +1,12 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { access, cp, mkdtemp, rm } from 'node:fs/promises';
+import { cp, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { RunDir } from '@cbtm/core';
+import { pathExists } from '@cbtm/core/node';
 import { describeWithProgram, REDIS_SERVER } from '@cbtm/testing';
-import { readTrainState } from '@cbtm/train';
+import { readTrainProgress, readTrainState } from '@cbtm/train';
 import { Queue } from 'bullmq';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { enqueueTraining } from './enqueue-training.js';
@@ -20,7 +21,7 @@ import {
   type TinyRun,
   TOKENS_PER_STEP,
 } from './test-utils/tiny-run.js';
-import { readModelProgress, type TrainingJobResult, trainingJobId } from './training-job.js';
+import { type TrainingJobResult, trainingJobId } from './training-job.js';
 
 // The killed worker runs the built code (see worker-process.mjs): build the package first.
 const workerProcess = fileURLToPath(new URL('./test-utils/worker-process.mjs', import.meta.url));
@@ -41,12 +42,6 @@ async function waitFor(
     await new Promise((ok) => setTimeout(ok, everyMs));
   }
 }
-
-const exists = (p: string) =>
-  access(p).then(
-    () => true,
-    () => false,
-  );
 
 /** A fresh run with the same tokenizer and shards (so it trains the same experts). */
 async function copyRun(name: string): Promise<string> {
@@ -112,7 +107,7 @@ describeWithProgram(REDIS_SERVER, 'training queue (BullMQ on a real redis-server
       expect(summaries.flatMap((s) => s.failed)).toEqual([]);
 
       for (const j of [0, 1]) {
-        expect(await exists(join(expertDir(run, j), 'model.json'))).toBe(true);
+        expect(await pathExists(join(expertDir(run, j), 'model.json'))).toBe(true);
         const state = await readTrainState(expertDir(run, j));
         expect(state).toMatchObject({
           step: steps,
@@ -198,7 +193,7 @@ describeWithProgram(REDIS_SERVER, 'training queue (BullMQ on a real redis-server
         async () => {
           if (child!.exitCode !== null)
             throw new Error(`the worker process exited early:\n${childLog}`);
-          killedAt = (await readModelProgress(model)).step;
+          killedAt = (await readTrainProgress(model)).step;
           return killedAt >= 4;
         },
         30_000,
@@ -215,7 +210,7 @@ describeWithProgram(REDIS_SERVER, 'training queue (BullMQ on a real redis-server
     expect((await queueStatus(dir, conn)).models[0]).toMatchObject({
       name: 'expert-0',
       state: 'active',
-      step: (await readModelProgress(model)).step,
+      step: (await readTrainProgress(model)).step,
       trained: false,
     });
 

@@ -1,5 +1,4 @@
 import { hostname } from 'node:os';
-import { join } from 'node:path';
 import {
   CbtmError,
   InvalidArgumentError,
@@ -7,6 +6,7 @@ import {
   type ProgressEvent,
   RunDir,
 } from '@cbtm/core';
+import { RunLayout } from '@cbtm/core/node';
 import type { Job } from 'bullmq';
 import {
   openRedis,
@@ -14,8 +14,6 @@ import {
   resolveQueueConnection,
 } from './redis-connection.js';
 import {
-  listShards,
-  readModelProgress,
   TRAINING_JOB_VERSION,
   type TrainingJobData,
   type TrainingJobProgress,
@@ -342,10 +340,10 @@ export async function runWorker(options: RunWorkerOptions): Promise<WorkerSummar
 
 /** Logs once every expert of the run is trained, with the command that records the stage. */
 async function reportRunComplete(runDir: string, log: (line: string) => void): Promise<void> {
-  const experts = await listShards(join(runDir, 'shards'));
-  const states = await Promise.all(
-    experts.map((j) => readModelProgress(join(runDir, 'experts', String(j)))),
-  );
+  const { readTrainProgress } = await import('@cbtm/train');
+  const layout = new RunLayout(runDir);
+  const experts = await layout.shardIds();
+  const states = await Promise.all(experts.map((j) => readTrainProgress(layout.expert(j))));
   if (experts.length > 0 && states.every((s) => s.done)) {
     log(
       `All ${experts.length} experts of ${runDir} are trained. Record the stage with \`cbtm train --run ${runDir}\` (it trains nothing more), then \`cbtm eval --run ${runDir}\`.`,

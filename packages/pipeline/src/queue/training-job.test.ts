@@ -2,9 +2,10 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { RunDir, writeJsonAtomic } from '@cbtm/core';
+import { readTrainProgress } from '@cbtm/train';
 import { describe, expect, it } from 'vitest';
 import { redactRedisUrl, resolveQueueConnection } from './redis-connection.js';
-import { readModelProgress, runIdOf, targetProgress, trainingJobId } from './training-job.js';
+import { runIdOf, targetProgress, trainingJobId } from './training-job.js';
 
 describe('training job ids', () => {
   it('names a run by folder and a hash of its path and creation time', async () => {
@@ -27,7 +28,7 @@ describe('training job ids', () => {
   it('reads progress from train-state.json, summed over a target’s models', async () => {
     const root = await mkdtemp(join(tmpdir(), 'cbtm-progress-'));
     try {
-      expect(await readModelProgress(join(root, 'experts', '0'))).toEqual({
+      expect(await readTrainProgress(join(root, 'experts', '0'))).toEqual({
         step: 0,
         totalSteps: null,
         done: false,

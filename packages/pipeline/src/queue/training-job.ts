@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
-import { access, readdir } from 'node:fs/promises';
-import { basename, join } from 'node:path';
-import { type RunDir, readJsonFile } from '@cbtm/core';
-import type { BackendPreference, ExpertTrainSettings, GptConfig } from '@cbtm/train';
+import { basename } from 'node:path';
+import type { RunDir } from '@cbtm/core';
+import { RunLayout } from '@cbtm/core/node';
+import type { BackendPreference, ExpertTrainSettings, GptConfig, TrainProgress } from '@cbtm/train';
 
 /** Which model of a run one job trains. */
 export type TrainingTarget =
@@ -114,53 +114,16 @@ export function targetName(target: TrainingTarget): string {
   return target.kind === 'expert' ? `expert-${target.expert}` : target.kind;
 }
 
-const exists = (p: string) =>
-  access(p).then(
-    () => true,
-    () => false,
-  );
-
-/** Cluster ids with a shard in `dir` (`<j>.jsonl.gz`), ascending. */
-export async function listShards(dir: string): Promise<number[]> {
-  if (!(await exists(dir))) return [];
-  return (await readdir(dir))
-    .map((n) => /^(\d+)\.jsonl\.gz$/.exec(n))
-    .filter((m): m is RegExpExecArray => m !== null)
-    .map((m) => Number(m[1]))
-    .sort((a, b) => a - b);
-}
-
 /** The model directories a target writes. */
 export async function targetDirs(runDir: string, target: TrainingTarget): Promise<string[]> {
+  const layout = new RunLayout(runDir);
   switch (target.kind) {
     case 'expert':
-      return [join(runDir, 'experts', String(target.expert))];
+      return [layout.expert(target.expert)];
     case 'dense':
-      return [join(runDir, 'dense')];
+      return [layout.dense];
     case 'random':
-      return (await listShards(join(runDir, 'random', 'shards'))).map((j) =>
-        join(runDir, 'random', 'experts', String(j)),
-      );
-  }
-}
-
-/** The part of a model's `train-state.json` the queue reads. */
-export interface ModelProgress {
-  readonly step: number;
-  readonly totalSteps: number | null;
-  readonly done: boolean;
-}
-
-/** What `<dir>/train-state.json` says (step 0, not done, when there is none yet). */
-export async function readModelProgress(dir: string): Promise<ModelProgress> {
-  const file = join(dir, 'train-state.json');
-  if (!(await exists(file))) return { step: 0, totalSteps: null, done: false };
-  try {
-    const s = await readJsonFile<{ step?: number; totalSteps?: number; done?: boolean }>(file);
-    return { step: s.step ?? 0, totalSteps: s.totalSteps ?? null, done: s.done === true };
-  } catch {
-    // A train-state being replaced right now; the next look will see it.
-    return { step: 0, totalSteps: null, done: false };
+      return (await layout.randomShardIds()).map((j) => layout.randomExpert(j));
   }
 }
 
@@ -168,8 +131,9 @@ export async function readModelProgress(dir: string): Promise<ModelProgress> {
 export async function targetProgress(
   runDir: string,
   target: TrainingTarget,
-): Promise<ModelProgress & { models: number }> {
-  const states = await Promise.all((await targetDirs(runDir, target)).map(readModelProgress));
+): Promise<TrainProgress & { models: number }> {
+  const { readTrainProgress } = await import('@cbtm/train');
+  const states = await Promise.all((await targetDirs(runDir, target)).map(readTrainProgress));
   return {
     models: states.length,
     step: states.reduce((n, s) => n + s.step, 0),

@@ -1,18 +1,12 @@
 import { createReadStream } from 'node:fs';
-import { access, readdir } from 'node:fs/promises';
-import { join } from 'node:path';
+import { readdir } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
 import { deriveSeed, Rng, type RunDir, readJsonFile } from '@cbtm/core';
+import { pathExists, RunLayout } from '@cbtm/core/node';
 import type { EvalResults } from '../results.js';
 import { readEmbeddings } from '../stages/embeddings-file.js';
 import { projectTo2d } from './projection.js';
 import type { EmbeddingMap, LossCurve, ReportData } from './report-data.js';
-
-const exists = (p: string) =>
-  access(p).then(
-    () => true,
-    () => false,
-  );
 
 /** `<run>/clusters/assignments.jsonl` as cluster ids in corpus order. */
 export async function readAssignments(file: string): Promise<Int32Array> {
@@ -28,6 +22,7 @@ export async function readAssignments(file: string): Promise<Int32Array> {
   return Int32Array.from(out);
 }
 
+/** The parts of `train-state.json` the report draws; older files may lack some. */
 interface TrainStateLike {
   readonly backend?: string;
   readonly tokens?: number;
@@ -46,16 +41,16 @@ async function lossCurve(
   name: string,
   group: LossCurve['group'],
 ): Promise<LossCurve | null> {
-  const file = join(dir, 'train-state.json');
-  if (!(await exists(file))) return null;
-  const state = await readJsonFile<TrainStateLike>(file);
+  const { readTrainStateIfPresent } = await import('@cbtm/train');
+  const state: TrainStateLike | null = await readTrainStateIfPresent(dir);
+  if (!state) return null;
   const perStep = (state.hyperparameters?.batchSize ?? 1) * (state.config?.contextLength ?? 1);
   const history = state.history ?? [];
   // A model branched from the seed continues the seed's curve: count the seed's tokens too.
   let offset = 0;
-  if (state.initFrom && (await exists(join(state.initFrom, 'train-state.json')))) {
-    offset =
-      (await readJsonFile<TrainStateLike>(join(state.initFrom, 'train-state.json'))).tokens ?? 0;
+  if (state.initFrom) {
+    const seed: TrainStateLike | null = await readTrainStateIfPresent(state.initFrom);
+    offset = seed?.tokens ?? 0;
   }
   return {
     name,
@@ -68,7 +63,7 @@ async function lossCurve(
 }
 
 async function numbered(dir: string): Promise<number[]> {
-  if (!(await exists(dir))) return [];
+  if (!(await pathExists(dir))) return [];
   return (await readdir(dir))
     .filter((n) => /^\d+$/.test(n))
     .map(Number)
@@ -79,21 +74,24 @@ async function numbered(dir: string): Promise<number[]> {
 export async function collectLossCurves(
   run: RunDir,
 ): Promise<{ curves: LossCurve[]; backend: string | null }> {
+  const { readTrainStateIfPresent } = await import('@cbtm/train');
+  const layout = new RunLayout(run.dir);
   const curves: LossCurve[] = [];
   const add = (c: LossCurve | null) => {
     if (c) curves.push(c);
   };
-  add(await lossCurve(run.path('seed'), 'seed', 'seed'));
-  for (const j of await numbered(run.path('experts')))
-    add(await lossCurve(run.path('experts', String(j)), `expert ${j}`, 'expert'));
-  add(await lossCurve(run.path('dense'), 'dense', 'dense'));
-  for (const j of await numbered(run.path('random', 'experts'))) {
-    add(await lossCurve(run.path('random', 'experts', String(j)), `random ${j}`, 'random'));
+  add(await lossCurve(layout.seed, 'seed', 'seed'));
+  for (const j of await numbered(layout.experts))
+    add(await lossCurve(layout.expert(j), `expert ${j}`, 'expert'));
+  add(await lossCurve(layout.dense, 'dense', 'dense'));
+  for (const j of await numbered(layout.randomExperts)) {
+    add(await lossCurve(layout.randomExpert(j), `random ${j}`, 'random'));
   }
   let backend: string | null = null;
-  for (const dir of [run.path('dense'), run.path('experts', '0')]) {
-    if (await exists(join(dir, 'train-state.json'))) {
-      backend = (await readJsonFile<TrainStateLike>(join(dir, 'train-state.json'))).backend ?? null;
+  for (const dir of [layout.dense, layout.expert(0)]) {
+    const state: TrainStateLike | null = await readTrainStateIfPresent(dir);
+    if (state) {
+      backend = state.backend ?? null;
       if (backend) break;
     }
   }
@@ -113,18 +111,19 @@ export async function collectReportData(
   options: { readonly maxPoints?: number; readonly seed?: number } = {},
 ): Promise<ReportData> {
   const maxPoints = options.maxPoints ?? 3000;
-  const results = (await exists(run.path('eval', 'results.json')))
-    ? await readJsonFile<EvalResults>(run.path('eval', 'results.json'))
+  const layout = new RunLayout(run.dir);
+  const results = (await pathExists(layout.evalResults))
+    ? await readJsonFile<EvalResults>(layout.evalResults)
     : null;
-  const metricsFile = run.path('clusters', 'metrics.json');
-  const metrics = (await exists(metricsFile))
+  const metricsFile = layout.clusters('metrics.json');
+  const metrics = (await pathExists(metricsFile))
     ? await readJsonFile<{ sizes?: number[] }>(metricsFile)
     : null;
-  const assignmentsFile = run.path('clusters', 'assignments.jsonl');
-  const assignments = (await exists(assignmentsFile))
+  const assignmentsFile = layout.clusters('assignments.jsonl');
+  const assignments = (await pathExists(assignmentsFile))
     ? await readAssignments(assignmentsFile)
     : null;
-  const embeddings = (await exists(run.path('embeddings', 'index.json')))
+  const embeddings = (await pathExists(run.path('embeddings', 'index.json')))
     ? await readEmbeddings(run)
     : null;
 

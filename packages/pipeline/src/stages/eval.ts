@@ -1,17 +1,11 @@
-import { access } from 'node:fs/promises';
 import { CbtmError, type Document, readJsonFile, writeJsonAtomic } from '@cbtm/core';
+import { pathExists, RunLayout } from '@cbtm/core/node';
 import type { EvalMethod } from '@cbtm/ensemble';
 import type { CbtmConfig, TopK } from '../config/schema.js';
 import { modelChecksums } from '../model-files.js';
 import { type ClusterQuality, type EvalResults, methodLabel } from '../results.js';
 import type { ClusterMetricsFile } from './cluster-files.js';
 import type { StageContext, StageDefinition } from './stage.js';
-
-const exists = (p: string) =>
-  access(p).then(
-    () => true,
-    () => false,
-  );
 
 /** The settings an evaluation depends on (what `cbtm eval` flags may change). */
 export interface EvalSettings {
@@ -51,8 +45,8 @@ export function evalMethods(
 export async function clusterQuality(
   ctx: Pick<StageContext, 'run'>,
 ): Promise<ClusterQuality | null> {
-  const file = ctx.run.path('clusters', 'metrics.json');
-  if (!(await exists(file))) return null;
+  const file = new RunLayout(ctx.run.dir).clusters('metrics.json');
+  if (!(await pathExists(file))) return null;
   const m = await readJsonFile<ClusterMetricsFile>(file);
   return { k: m.k, sizes: m.sizes, purity: m.purity ?? null, nmi: m.nmi ?? null };
 }
@@ -153,7 +147,7 @@ export const evalStage: StageDefinition = {
       docs: ctx.corpus.validDocs(),
       name: ctx.corpus.validLabel,
     });
-    await writeJsonAtomic(ctx.run.path('eval', 'results.json'), results);
+    await writeJsonAtomic(new RunLayout(ctx.run.dir).evalResults, results);
     return {
       outputs: ['eval/results.json'],
       info: { documents: results.corpus.documents, tokens: results.tokens },

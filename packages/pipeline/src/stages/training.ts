@@ -1,6 +1,6 @@
-import { access, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { CbtmError, type RunDir, readJsonFile, sha256File, throwIfAborted } from '@cbtm/core';
+import { CbtmError, sha256File, throwIfAborted } from '@cbtm/core';
+import { pathExists, RunLayout } from '@cbtm/core/node';
 import type { CbtmConfig } from '../config/schema.js';
 import { prepareRandomClusters } from './random-clusters.js';
 import {
@@ -14,12 +14,6 @@ import {
   type StagePlan,
   type StageReport,
 } from './stage.js';
-
-const exists = (p: string) =>
-  access(p).then(
-    () => true,
-    () => false,
-  );
 
 /** The stages that train models; they run together in one pool of worker processes. */
 export const TRAINING_STAGES: readonly StageName[] = ['seed', 'experts', 'dense', 'random'];
@@ -59,7 +53,7 @@ async function seedFromChecksum(dir: string): Promise<string> {
   const sums: string[] = [];
   for (const name of [MODEL_JSON, WEIGHTS_BIN]) {
     const file = join(dir, name);
-    if (!(await exists(file))) {
+    if (!(await pathExists(file))) {
       throw new CbtmError(
         'E_CONFIG_INVALID',
         `train.seedFrom is ${dir}, but ${file} is missing. Point it at a trained cbtm model folder (e.g. <run>/seed or <run>/dense), or set it to null.`,
@@ -145,24 +139,9 @@ interface ModelStatus {
 }
 
 async function modelStatus(name: string, dir: string): Promise<ModelStatus> {
-  const file = join(dir, 'train-state.json');
-  if (!(await exists(file))) return { name, dir, done: false, step: 0 };
-  const state = await readJsonFile<{ done?: boolean; step?: number }>(file).catch(() => ({
-    done: false,
-    step: 0,
-  }));
-  return { name, dir, done: state.done === true, step: state.step ?? 0 };
-}
-
-/** Cluster ids that have a shard, from `<run>/shards/<j>.jsonl.gz`. */
-export async function shardIds(run: RunDir, sub = 'shards'): Promise<number[]> {
-  const dir = run.path(sub);
-  if (!(await exists(dir))) return [];
-  return (await readdir(dir))
-    .map((n) => /^(\d+)\.jsonl\.gz$/.exec(n))
-    .filter((m): m is RegExpExecArray => m !== null)
-    .map((m) => Number(m[1]))
-    .sort((a, b) => a - b);
+  const { readTrainProgress } = await import('@cbtm/train');
+  const { done, step } = await readTrainProgress(dir);
+  return { name, dir, done, step };
 }
 
 /**
@@ -219,6 +198,7 @@ export async function runTrainingStages(
       ? stageCtx
       : { ...stageCtx, seedFromChecksum: await seedFromChecksum(seedFrom) };
   const { run, config } = ctx;
+  const layout = new RunLayout(run.dir);
   const plans: StagePlan[] = [];
   for (const def of defs) plans.push(await planStage(def, ctx));
   const reports = new Map<StageName, StageReport>();
@@ -234,24 +214,23 @@ export async function runTrainingStages(
     throwIfAborted(ctx.signal);
     if (running('random')) await prepareRandomClusters(ctx);
 
-    const all = await shardIds(run);
+    const all = await layout.shardIds();
     if (all.length === 0) {
       throw new CbtmError(
         'E_STAGE_MISSING',
-        `${run.path('shards')} holds no shards. Run \`cbtm cluster\` first.`,
+        `${layout.shards} holds no shards. Run \`cbtm cluster\` first.`,
       );
     }
     const wanted = options.experts ?? all;
     const before = new Map<string, ModelStatus>();
     const track = async (name: string, dir: string) =>
       before.set(name, await modelStatus(name, dir));
-    if (running('experts'))
-      for (const j of wanted) await track(`expert-${j}`, run.path('experts', String(j)));
-    if (running('dense')) await track('dense', run.path('dense'));
+    if (running('experts')) for (const j of wanted) await track(`expert-${j}`, layout.expert(j));
+    if (running('dense')) await track('dense', layout.dense);
     if (running('random'))
-      for (const j of await shardIds(run, 'random/shards'))
-        await track(`random-expert-${j}`, run.path('random', 'experts', String(j)));
-    if (running('seed')) await track('seed', run.path('seed'));
+      for (const j of await layout.randomShardIds())
+        await track(`random-expert-${j}`, layout.randomExpert(j));
+    if (running('seed')) await track('seed', layout.seed);
 
     const experts = running('experts')
       ? wanted.filter((j) => !before.get(`expert-${j}`)!.done)
@@ -270,7 +249,7 @@ export async function runTrainingStages(
         ...(seedPending
           ? { seedTokens: config.train.seedTokens }
           : seedEnabled
-            ? { seedFrom: seedFrom ?? run.path('seed') }
+            ? { seedFrom: seedFrom ?? layout.seed }
             : {}),
         modelConfig: config.model,
         train: trainSettings(config),
@@ -309,7 +288,7 @@ export async function runTrainingStages(
         models = modelsOf((n) => n.startsWith('expert-'));
         // A partial `--expert J` run stays pending until every expert has finished.
         const statuses = await Promise.all(
-          all.map((j) => modelStatus(`expert-${j}`, run.path('experts', String(j)))),
+          all.map((j) => modelStatus(`expert-${j}`, layout.expert(j))),
         );
         if (!statuses.every((s) => s.done)) {
           reports.set(name, {

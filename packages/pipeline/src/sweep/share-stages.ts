@@ -1,14 +1,9 @@
-import { access, copyFile, cp, mkdir, readdir, rename, rm } from 'node:fs/promises';
+import { copyFile, cp, mkdir, readdir, rename, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { RunDir, RunDirError } from '@cbtm/core';
+import { pathExists } from '@cbtm/core/node';
 import { STAGES } from '../stages/all-stages.js';
 import type { StageName } from '../stages/stage.js';
-
-const exists = (p: string) =>
-  access(p).then(
-    () => true,
-    () => false,
-  );
 
 /**
  * Starts a new run directory `to` with the finished stages `stages` of the run `from`: their
@@ -29,7 +24,7 @@ export async function shareStages(
   stages: readonly StageName[],
 ): Promise<StageName[]> {
   if (await RunDir.exists(to)) return [];
-  if ((await exists(to)) && (await readdir(to)).length > 0) {
+  if ((await pathExists(to)) && (await readdir(to)).length > 0) {
     throw new RunDirError(
       'E_RUN_INVALID',
       `${to} holds files but no cbtm run (manifest.json). Move them away, or choose another sweep out folder.`,
@@ -46,7 +41,7 @@ export async function shareStages(
     const def = STAGES.find((s) => s.name === name)!;
     for (const rel of new Set([...Object.keys(record.outputs), ...def.paths])) {
       const source = donor.path(rel);
-      if (!(await exists(source))) continue;
+      if (!(await pathExists(source))) continue;
       await mkdir(dirname(join(partial, rel)), { recursive: true });
       await cp(source, join(partial, rel), { recursive: true });
     }
