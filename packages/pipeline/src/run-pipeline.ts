@@ -1,5 +1,6 @@
 import { access, rm } from 'node:fs/promises';
 import { type LongRunOptions, RunDir, readJsonFile } from '@cbtm/core';
+import { RunLayout } from '@cbtm/core/node';
 import { resolveConfig } from './config/load-config.js';
 import type { CbtmConfig, CbtmConfigInput } from './config/schema.js';
 import { checkCorpusPath, corpusFingerprint, corpusSource } from './corpus-source.js';
@@ -194,14 +195,15 @@ async function pipelineResult(
   resolved: CbtmConfig,
   stages: readonly StageReport[],
 ): Promise<PipelineResult> {
+  const layout = new RunLayout(run.dir);
   const results = run.stageDone('eval')
-    ? await readJsonFile<EvalResults>(run.path('eval', 'results.json'))
+    ? await readJsonFile<EvalResults>(layout.evalResults)
     : null;
   return {
     runDir: run.dir,
     config: resolved,
     stages,
     results,
-    report: run.stageDone('report') ? run.path('report.html') : null,
+    report: run.stageDone('report') ? layout.report : null,
   };
 }

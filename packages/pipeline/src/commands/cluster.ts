@@ -1,4 +1,5 @@
 import { readJsonFile } from '@cbtm/core';
+import { RunLayout } from '@cbtm/core/node';
 import type { CommandContext } from '../cli.js';
 import { loadConfig } from '../config/load-config.js';
 import { formatSkipped, type SkippedRecords } from '../corpus-source.js';
@@ -59,7 +60,8 @@ export async function clusterCommand(
     ctx.signal,
   );
   ctx.stderr.write(`Stages: ${summarizeStages(reports)}.\n`);
-  const metrics = await readJsonFile<ClusterMetricsFile>(run.path('clusters', 'metrics.json'));
+  const layout = new RunLayout(run.dir);
+  const metrics = await readJsonFile<ClusterMetricsFile>(layout.clusters('metrics.json'));
   const quality =
     metrics.purity !== null && metrics.purity !== undefined
       ? `; purity ${metrics.purity.toFixed(3)}, NMI ${metrics.nmi?.toFixed(3) ?? 'n/a'} against the domain labels`
@@ -73,8 +75,8 @@ export async function clusterCommand(
   ctx.stdout.write(
     `Clustered ${metrics.documents} documents into k = ${metrics.k} clusters of sizes ${metrics.sizes.join(' / ')}${quality}.\n` +
       (heldOut > 0
-        ? `The ${heldOut} documents held out for validation are assigned too, marked "heldOut": true in ${run.path('clusters', 'assignments.jsonl')}.\n`
+        ? `The ${heldOut} documents held out for validation are assigned too, marked "heldOut": true in ${layout.clusters('assignments.jsonl')}.\n`
         : '') +
-      `Shards: ${run.path('shards')}\nNext: cbtm train --run ${run.dir}\n`,
+      `Shards: ${layout.shards}\nNext: cbtm train --run ${run.dir}\n`,
   );
 }

@@ -1,4 +1,5 @@
 import { CbtmError, hashConfig, readCorpus, readJsonFile, writeJsonAtomic } from '@cbtm/core';
+import { RunLayout } from '@cbtm/core/node';
 import type { CommandContext } from '../cli.js';
 import type { TopK } from '../config/schema.js';
 import { corpusFingerprint } from '../corpus-source.js';
@@ -62,7 +63,7 @@ export async function evalCommand(opts: EvalCommandOptions, ctx: CommandContext)
       opts.topK === undefined && opts.temperature === undefined && opts.corpus === undefined;
     if (sameAsRun) {
       await runStages(sctx, ['eval']);
-      results = await readJsonFile(run.path('eval', 'results.json'));
+      results = await readJsonFile(new RunLayout(run.dir).evalResults);
     } else {
       const label = opts.corpus ?? sctx.corpus.validLabel;
       const { corpus } = sctx;
@@ -75,7 +76,7 @@ export async function evalCommand(opts: EvalCommandOptions, ctx: CommandContext)
         corpus: await corpusFingerprint(corpus.valid ?? corpus.train),
         read: { ...corpus.readOptions, holdout: corpus.holdout, seed: config.seed },
       }).slice(0, 12);
-      const cache = run.path('eval', `results-${key}.json`);
+      const cache = new RunLayout(run.dir).path('eval', `results-${key}.json`);
       results = await readJsonFile<typeof results>(cache).catch(async () => {
         const docs = opts.corpus
           ? readCorpus(sctx.corpus.valid!, sctx.corpus.readOptions)
@@ -94,7 +95,7 @@ export async function evalCommand(opts: EvalCommandOptions, ctx: CommandContext)
   else
     ctx.stdout.write(
       formatResultsTable(results, {
-        report: run.stageDone('report') ? run.path('report.html') : null,
+        report: run.stageDone('report') ? new RunLayout(run.dir).report : null,
       }),
     );
 }

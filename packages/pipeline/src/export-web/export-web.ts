@@ -21,7 +21,7 @@ import {
   readCorpus,
   throwIfAborted,
 } from '@cbtm/core';
-import { pathExists } from '@cbtm/core/node';
+import { pathExists, RunLayout } from '@cbtm/core/node';
 import { ENGLISH_STOP_WORDS, loadEmbedder, NUMBER_TOKEN, TfidfSvdEmbedder } from '@cbtm/embed';
 import { loadRouter } from '@cbtm/route';
 import { MODEL_JSON } from '@cbtm/train';
@@ -256,7 +256,7 @@ function webEmbedder(
 
 /** The most common `domain` per cluster, from `clusters/metrics.json`'s contingency table. */
 async function labelsFromMetrics(run: RunDir, k: number): Promise<(string | null)[] | null> {
-  const file = run.path('clusters', 'metrics.json');
+  const file = new RunLayout(run.dir).clusters('metrics.json');
   if (!(await pathExists(file))) return null;
   let metrics: { labels?: { classes?: string[]; contingency?: number[][] } | null };
   try {
@@ -284,7 +284,7 @@ async function labelsFromShards(
 ): Promise<Map<number, string>> {
   const out = new Map<number, string>();
   for (const j of clusters) {
-    const shard = run.path('shards', `${j}.jsonl.gz`);
+    const shard = new RunLayout(run.dir).shard(j);
     if (!(await pathExists(shard))) continue;
     const counts = new Map<string, number>();
     for await (const doc of readCorpus(shard, { onInvalid: 'skip' })) {
@@ -418,7 +418,7 @@ export async function exportWeb(
     const experts: WebDemoManifest['experts'][number][] = [];
     for (const [i, j] of chosen.entries()) {
       throwIfAborted(o.signal);
-      const src = run.path('experts', String(j));
+      const src = new RunLayout(run.dir).expert(j);
       const json = JSON.parse(await readFile(join(src, MODEL_JSON), 'utf8')) as {
         weightsManifest?: { paths: string[] }[];
       };

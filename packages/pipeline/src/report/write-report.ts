@@ -1,4 +1,5 @@
 import { type RunDir, writeFileAtomic } from '@cbtm/core';
+import { RunLayout } from '@cbtm/core/node';
 import { collectReportData } from './collect-report-data.js';
 import { renderReportHtml } from './render-report.js';
 
@@ -14,7 +15,7 @@ export async function writeReport(
   run: RunDir,
   options: { readonly maxPoints?: number; readonly seed?: number } = {},
 ): Promise<string> {
-  const file = run.path('report.html');
+  const file = new RunLayout(run.dir).report;
   await writeFileAtomic(file, renderReportHtml(await collectReportData(run, options)));
   return file;
 }

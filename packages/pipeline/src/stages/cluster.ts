@@ -9,6 +9,7 @@ import {
   throwIfAborted,
   writeJsonAtomic,
 } from '@cbtm/core';
+import { RunLayout } from '@cbtm/core/node';
 import type { CorpusSource } from '../corpus-source.js';
 import type { ClusterMetricsFile } from './cluster-files.js';
 import { readEmbeddings } from './embeddings-file.js';
@@ -36,7 +37,8 @@ export const clusterStage: StageDefinition = {
   stageConfig: ({ config }) => ({ cluster: config.cluster, seed: config.seed }),
   async execute({ run, config, signal, onProgress }) {
     const { fitBalancedKMeans } = await import('@cbtm/cluster');
-    await rm(run.path('clusters', 'assignments.jsonl'), { force: true });
+    const layout = new RunLayout(run.dir);
+    await rm(layout.clusters('assignments.jsonl'), { force: true });
     const emb = await readEmbeddings(run);
     const { n, dimension: d } = emb.index;
     const { k, sample, iterations, balanceSlack, inits } = config.cluster;
@@ -60,13 +62,13 @@ export const clusterStage: StageDefinition = {
       ...(signal ? { signal } : {}),
       ...(onProgress ? { onProgress } : {}),
     });
-    await fit.model.save(run.path('clusters'));
+    await fit.model.save(layout.clusters());
     const fittedAll = fit.sampleIndices === undefined;
     if (fittedAll) {
       const file: FitAssignmentsFile = { documents: n, clusters: Array.from(fit.assignments) };
       await writeJsonAtomic(run.path(FIT_ASSIGNMENTS), file);
     } else await rm(run.path(FIT_ASSIGNMENTS), { force: true });
-    await writeJsonAtomic(run.path('clusters', 'fit.json'), {
+    await writeJsonAtomic(layout.clusters('fit.json'), {
       k,
       fittedOn: fit.sampleIndices?.length ?? n,
       balanceSlack,
@@ -111,7 +113,8 @@ export const shardStage: StageDefinition = {
   async execute({ run, corpus, signal, onProgress }) {
     const { ClusterModel, clusterMetrics, contingencyTable, normalizedMutualInfo, purity } =
       await import('@cbtm/cluster');
-    const model = await ClusterModel.load(run.path('clusters'));
+    const layout = new RunLayout(run.dir);
+    const model = await ClusterModel.load(layout.clusters());
     const emb = await readEmbeddings(run);
     const { n, dimension: d } = emb.index;
     const fitted = await readFitAssignments(run.path(FIT_ASSIGNMENTS), n, model.k);
@@ -119,9 +122,9 @@ export const shardStage: StageDefinition = {
       ? { clusters: fitted, distances: distancesTo(model.centroids, emb.vectors, fitted, d) }
       : model.assign(emb.vectors, n);
     onProgress?.({ stage: 'shard', status: 'start', done: 0, total: n, unit: 'docs' });
-    const assignments = createJsonlWriter(run.path('clusters', 'assignments.jsonl'));
+    const assignments = createJsonlWriter(layout.clusters('assignments.jsonl'));
     const shards: JsonlWriter[] = Array.from({ length: model.k }, (_, j) =>
-      createJsonlWriter(run.path('shards', `${j}.jsonl.gz`)),
+      createJsonlWriter(layout.shard(j)),
     );
     let i = 0;
     let heldOut = 0;
@@ -170,7 +173,7 @@ export const shardStage: StageDefinition = {
       // Clamped as before: floating-point rounding can put a perfect clustering at 1 + 2e-16.
       nmi: table ? Math.min(1, normalizedMutualInfo(table)) : null,
     };
-    await writeJsonAtomic(run.path('clusters', 'metrics.json'), metrics);
+    await writeJsonAtomic(layout.clusters('metrics.json'), metrics);
     onProgress?.({ stage: 'shard', status: 'done', done: n, total: n, unit: 'docs' });
     return {
       outputs: ['shards', 'clusters/assignments.jsonl', 'clusters/metrics.json'],
@@ -193,7 +196,7 @@ async function assignHeldOut(
 ): Promise<number> {
   if (corpus.valid !== null || corpus.holdout === 0) return 0;
   const { loadEmbedder } = await import('@cbtm/embed');
-  const embedder = await loadEmbedder(run.path('embedder'));
+  const embedder = await loadEmbedder(new RunLayout(run.dir).embedder);
   const ids: string[] = [];
   const docs = async function* () {
     for await (const doc of corpus.validDocs()) {

@@ -1,5 +1,6 @@
 import { rm } from 'node:fs/promises';
 import { CbtmError, type Document, InvalidArgumentError, throwIfAborted } from '@cbtm/core';
+import { RunLayout } from '@cbtm/core/node';
 import { formatSkipped } from '../corpus-source.js';
 import { EMBEDDINGS_DIR, writeEmbeddings } from './embeddings-file.js';
 import type { StageDefinition } from './stage.js';
@@ -67,8 +68,9 @@ export const embedStage: StageDefinition = {
         { ...(signal ? { signal } : {}), ...(onProgress ? { onProgress } : {}) },
       );
     }
-    await rm(run.path('embedder'), { recursive: true, force: true });
-    await embedder.save(run.path('embedder'));
+    const embedderDir = new RunLayout(run.dir).embedder;
+    await rm(embedderDir, { recursive: true, force: true });
+    await embedder.save(embedderDir);
     log(`embed: ${embedder.kind} embedder, ${embedder.dimension} dimensions.`);
 
     const docs: Document[] = [];

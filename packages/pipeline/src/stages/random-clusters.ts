@@ -6,6 +6,7 @@ import {
   throwIfAborted,
   writeJsonAtomic,
 } from '@cbtm/core';
+import { RunLayout } from '@cbtm/core/node';
 import { readEmbeddings } from './embeddings-file.js';
 import type { StageContext } from './stage.js';
 
@@ -62,12 +63,13 @@ export function groupMeans(
  */
 export async function prepareRandomClusters(ctx: StageContext): Promise<void> {
   const { run, config, corpus, signal } = ctx;
+  const layout = new RunLayout(run.dir);
   const k = config.cluster.k;
   const emb = await readEmbeddings(run);
   const { n, dimension: d } = emb.index;
   const groups = randomGroups(n, k, config.seed);
   const writers: JsonlWriter[] = Array.from({ length: k }, (_, j) =>
-    createJsonlWriter(run.path('random', 'shards', `${j}.jsonl.gz`)),
+    createJsonlWriter(layout.randomShard(j)),
   );
   let i = 0;
   try {
@@ -87,10 +89,10 @@ export async function prepareRandomClusters(ctx: StageContext): Promise<void> {
   }
   for (const w of writers) await w.close();
   const sizes = Array.from({ length: k }, (_, j) => groups.filter((g) => g === j).length);
-  await writeJsonAtomic(run.path('random', 'sizes.json'), { k, sizes });
+  await writeJsonAtomic(layout.random('sizes.json'), { k, sizes });
   const { buildRouterFromCentroids } = await import('@cbtm/route');
   const router = await buildRouterFromCentroids(groupMeans(emb.vectors, n, d, groups, k), k, d, {
     kind: config.router.kind,
   });
-  await router.save(run.path('random', 'router'));
+  await router.save(layout.random('router'));
 }

@@ -1,3 +1,4 @@
+import { RunLayout } from '@cbtm/core/node';
 import type { StageDefinition } from './stage.js';
 
 /** Trains the shared BPE tokenizer on the training corpus: `<run>/tokenizer/tokenizer.json`. */
@@ -24,7 +25,7 @@ export const tokenizerStage: StageDefinition = {
       ...(signal ? { signal } : {}),
       ...(onProgress ? { onProgress } : {}),
     });
-    const file = run.path('tokenizer', 'tokenizer.json');
+    const file = new RunLayout(run.dir).tokenizer;
     await tokenizer.save(file);
     return { outputs: ['tokenizer'], info: { vocabSize: tokenizer.vocabSize } };
   },
