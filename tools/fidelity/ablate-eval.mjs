@@ -40,7 +40,7 @@ for (const T of temps) {
   if (k > 2) perToken.push({ kind: 'cbtm', name: `token-top2-T${T}`, topK: 2, temperature: T });
 }
 const fixed = [
-  { kind: 'dense', name: 'dense' },
+  ...(ensemble.dense ? [{ kind: 'dense', name: 'dense' }] : []),
   ...Array.from({ length: k }, (_, j) => ({ kind: 'expert', name: `expert-${j}`, expert: j })),
 ];
 const seq = (prefix) => [
@@ -60,7 +60,7 @@ const b = await ensemble.evaluate(docs, {
   sequencePrefixTokens: 1e9,
 });
 const methods = { ...a.methods, ...b.methods };
-const dense = methods.dense.perplexity;
+const dense = methods.dense?.perplexity ?? Number.NaN;
 const rows = Object.entries(methods).map(([name, m]) => ({
   name,
   perplexity: m.perplexity,

@@ -47,7 +47,11 @@ for (const entry of spec.rows) {
     return null;
   };
   const pick = (abl, res) => ppl(abl) ?? results.methods[res]?.perplexity ?? null;
-  const dense = pick('dense', 'dense');
+  // A run without its own dense model names one with the same seed, data and budget: training
+  // is deterministic, so that model is the one this run would have trained.
+  const dense = entry.denseFrom
+    ? read(join(resolve(ROOT, entry.denseFrom), 'eval', 'results.json')).methods.dense.perplexity
+    : pick('dense', 'dense');
   const seedDir = c.train.seedFrom ?? join(run, 'seed');
   const seedState = existsSync(join(seedDir, 'train-state.json'))
     ? read(join(seedDir, 'train-state.json'))
