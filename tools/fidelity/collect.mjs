@@ -114,4 +114,72 @@ for (const group of [...new Set(rows.map((r) => r.group))]) {
   lines.push('');
 }
 writeFileSync(join(outDir, 'table.md'), `${lines.join('\n')}\n`);
+
+// Routing ablations: every method of a run's ablation file, and each expert per domain; one table
+// per file listed (e.g. the first 256 tokens of each document, and whole documents).
+for (const [i, routing] of (spec.routing ?? []).entries()) {
+  const file = join(
+    resolve(ROOT, routing.run),
+    'eval',
+    `ablation${routing.tag ? `-${routing.tag}` : ''}.json`,
+  );
+  const a = read(file);
+  writeFileSync(join(outDir, `routing-${i}.json`), `${JSON.stringify(a, null, 2)}\n`);
+  const domains = Object.keys(a.rows[0].perDomain).sort();
+  const out = [
+    `${a.documents} documents, ${a.tokens.toLocaleString('en-US')} tokens scored (${a.maxTokensPerDocument === 'all' ? 'whole documents' : `the first ${a.maxTokensPerDocument} tokens of each document`}).`,
+    '',
+    `| method | perplexity | vs dense | ${domains.join(' | ')} |`,
+    `|---|---|---|${domains.map(() => '---').join('|')}|`,
+  ];
+  const describe = (name) => {
+    if (name === 'dense') return 'dense';
+    let m = /^expert-(\d+)$/.exec(name);
+    if (m) return `expert ${m[1]} alone`;
+    m = /^token-(all|top\d)-T(.+)$/.exec(name);
+    if (m) return `per-token prefix routing, ${m[1] === 'all' ? 'all experts' : m[1]}, T = ${m[2]}`;
+    m = /^seq32-(all|top1)$/.exec(name);
+    if (m) return `per-sequence routing on the first 32 tokens, ${m[1] === 'all' ? 'all experts' : m[1]}`;
+    m = /^seqdoc-(all|top1)$/.exec(name);
+    if (m) return `oracle: routed on the whole document, ${m[1] === 'all' ? 'all experts' : m[1]}`;
+    return name;
+  };
+  for (const r of a.rows) {
+    out.push(
+      `| ${describe(r.name)} | ${r.perplexity.toFixed(2)} | ${(r.vsDense * 100).toFixed(1)}% | ${domains.map((d) => r.perDomain[d].toFixed(1)).join(' | ')} |`,
+    );
+  }
+  writeFileSync(join(outDir, `routing-${i}.md`), `${out.join('\n')}\n`);
+}
+
+// The scaling sweep: its results file and figure, and a table of c-BTM against k = 1 (dense).
+if (spec.sweep) {
+  const dir = resolve(ROOT, spec.sweep);
+  const r = read(join(dir, 'sweep-results.json'));
+  writeFileSync(join(outDir, 'sweep-results.json'), `${JSON.stringify(r, null, 2)}\n`);
+  const pub = join(ROOT, 'docs/public/results/fidelity');
+  mkdirSync(pub, { recursive: true });
+  writeFileSync(join(pub, 'sweep-figure.svg'), readFileSync(join(dir, 'sweep-figure.svg')));
+  const budgets = r.grid.tokens.filter((t) => r.points.some((p) => p.tokens === t));
+  const out = [
+    `| k | method | ${budgets.map(k).join(' | ')} |`,
+    `|---|---|${budgets.map(() => '---').join('|')}|`,
+  ];
+  const at = (kk, t) => r.points.find((p) => p.k === kk && p.tokens === t);
+  for (const kk of r.grid.k) {
+    const methods = kk === 1 ? ['all'] : r.grid.topK.map((x) => (x === 'all' ? 'all' : `top${x}`));
+    for (const m of methods) {
+      if (kk > 1 && m !== 'all' && Number(m.slice(3)) >= kk) continue;
+      const cells = budgets.map((t) => {
+        const p = at(kk, t);
+        const d = at(1, t);
+        if (!p || p.perplexity[m] === undefined) return '';
+        const v = p.perplexity[m];
+        return kk === 1 || !d ? v.toFixed(2) : `${v.toFixed(2)} (${pct(v, d.perplexity.all)})`;
+      });
+      out.push(`| ${kk} | ${kk === 1 ? 'dense' : m === 'all' ? 'c-BTM all' : `c-BTM ${m}`} | ${cells.join(' | ')} |`);
+    }
+  }
+  writeFileSync(join(outDir, 'sweep.md'), `${out.join('\n')}\n`);
+}
 console.log(`wrote ${rows.length} rows to ${outDir}`);

@@ -127,9 +127,9 @@ const trainSchema = z
       .number()
       .int()
       .min(0)
-      .default(250_000)
+      .default(750_000)
       .describe(
-        'Tokens of a shared seed model trained on everything first; every model (experts and baselines) branches from it. 0: every model starts from scratch.',
+        'Tokens of a shared seed model trained on everything first; every model (experts and baselines) branches from it. 0: every model starts from scratch. c-BTM gains over dense only when the seed is well trained relative to the phase after it (docs: Fidelity).',
       ),
     seedFrom: z
       .string()
