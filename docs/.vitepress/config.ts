@@ -46,7 +46,7 @@ export default defineConfig({
   cleanUrls: false,
   // Generated fragments (API, results) are included into pages, not pages of their own;
   // README.md explains how to build the site.
-  srcExclude: ['packages/api/**', 'results/**', 'README.md'],
+  srcExclude: ['packages/api/**', 'results/**', 'fidelity-data/**', 'README.md'],
   lastUpdated: false,
   // The docs build must fail on a dead link: nothing internal may point nowhere.
   ignoreDeadLinks: false,
@@ -72,6 +72,7 @@ export default defineConfig({
           { text: 'Concepts', link: '/concepts' },
           { text: 'Scaling out', link: '/scaling-out' },
           { text: 'Scaling sweeps', link: '/sweep' },
+          { text: 'Fidelity', link: '/fidelity' },
           { text: 'Results', link: '/results' },
           { text: 'In-browser demo', link: '/demo' },
         ],

@@ -2,7 +2,7 @@
 // Collects the fidelity ablations into the docs: for each run listed in
 // tools/fidelity/ablations.json it reads the run's own files (manifest config, eval/results.json,
 // eval/ablation*.json, train-results.json and each model's train-state.json) and writes
-// docs/results/fidelity/ablations.json plus the markdown table docs/results/fidelity/table.md.
+// docs/fidelity-data/ablations.json plus the markdown table docs/fidelity-data/table.md.
 // No number is typed by hand.
 //
 //   node tools/fidelity/collect.mjs [--spec tools/fidelity/ablations.json]
@@ -64,7 +64,7 @@ for (const entry of spec.rows) {
     corpus: results.corpus.name,
     tokensScored: ablation?.tokens ?? results.tokens,
     k: c.cluster.k,
-    seedTokens: seedState ? seedState.tokens : 0,
+    seedTokens: c.train.seedFrom ? (seedState?.tokens ?? 0) : c.train.seedTokens,
     tokens: c.train.tokens,
     model: c.model,
     learningRate: c.train.learningRate,
@@ -92,13 +92,17 @@ for (const entry of spec.rows) {
   rows.push(row);
 }
 
-const outDir = join(ROOT, 'docs/results/fidelity');
+const outDir = join(ROOT, 'docs/fidelity-data');
 mkdirSync(outDir, { recursive: true });
 writeFileSync(join(outDir, 'ablations.json'), `${JSON.stringify({ rows }, null, 2)}\n`);
 
-const pct = (x, d) => (x === null || d === null ? '' : `${((x / d - 1) * 100).toFixed(1)}%`);
+const pct = (x, d) => {
+  if (x === null || d === null) return '';
+  const v = (x / d - 1) * 100;
+  return `${v > 0 ? '+' : ''}${v.toFixed(1)}%`;
+};
 const num = (x) => (x === null ? '' : x.toFixed(2));
-const k = (n) => (n >= 1e6 ? `${n / 1e6}M` : `${n / 1e3}k`);
+const k = (n) => (n === 0 ? "0" : n >= 1e6 ? `${n / 1e6}M` : `${n / 1e3}k`);
 const lines = [];
 for (const group of [...new Set(rows.map((r) => r.group))]) {
   lines.push(`### ${group}`, '');
@@ -146,7 +150,7 @@ for (const [i, routing] of (spec.routing ?? []).entries()) {
   };
   for (const r of a.rows) {
     out.push(
-      `| ${describe(r.name)} | ${r.perplexity.toFixed(2)} | ${(r.vsDense * 100).toFixed(1)}% | ${domains.map((d) => r.perDomain[d].toFixed(1)).join(' | ')} |`,
+      `| ${describe(r.name)} | ${r.perplexity.toFixed(2)} | ${r.name === 'dense' ? '' : `${r.vsDense > 0 ? '+' : ''}${(r.vsDense * 100).toFixed(1)}%`} | ${domains.map((d) => r.perDomain[d].toFixed(1)).join(' | ')} |`,
     );
   }
   writeFileSync(join(outDir, `routing-${i}.md`), `${out.join('\n')}\n`);
@@ -157,7 +161,7 @@ if (spec.sweep) {
   const dir = resolve(ROOT, spec.sweep);
   const r = read(join(dir, 'sweep-results.json'));
   writeFileSync(join(outDir, 'sweep-results.json'), `${JSON.stringify(r, null, 2)}\n`);
-  const pub = join(ROOT, 'docs/public/results/fidelity');
+  const pub = join(ROOT, 'docs/public/fidelity');
   mkdirSync(pub, { recursive: true });
   writeFileSync(join(pub, 'sweep-figure.svg'), readFileSync(join(dir, 'sweep-figure.svg')));
   const budgets = r.grid.tokens.filter((t) => r.points.some((p) => p.tokens === t));
@@ -179,6 +183,28 @@ if (spec.sweep) {
       });
       out.push(`| ${kk} | ${kk === 1 ? 'dense' : m === 'all' ? 'c-BTM all' : `c-BTM ${m}`} | ${cells.join(' | ')} |`);
     }
+  }
+  out.push(
+    '',
+    'Training time of each grid point (wall seconds of its training stage, and tokens per second over it):',
+    '',
+    `| k | ${budgets.map(k).join(' | ')} |`,
+    `|---|${budgets.map(() => '---').join('|')}|`,
+  );
+  if (r.seed?.training) {
+    const t = r.seed.training;
+    out.push(
+      `| seed (${k(Math.round(r.seed.tokens / 1e4) * 1e4)} tokens, once) | ${budgets.map((_, i) => (i === 0 ? `${Math.round(t.seconds)} s, ${Math.round(t.tokensPerSecond)} tokens/s` : '')).join(' | ')} |`,
+    );
+  }
+  for (const kk of r.grid.k) {
+    const cells = budgets.map((t) => {
+      const p = at(kk, t);
+      return p?.training
+        ? `${Math.round(p.training.seconds)} s, ${Math.round(p.training.tokensPerSecond)} tokens/s`
+        : '';
+    });
+    out.push(`| ${kk} | ${cells.join(' | ')} |`);
   }
   writeFileSync(join(outDir, 'sweep.md'), `${out.join('\n')}\n`);
 }
