@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // Checks that workspace dependencies flow one way (DESIGN.md):
-// core ← embed, cluster, route, train ← ensemble ← pipeline. Nothing imports the pipeline,
+// core ← embed, cluster, route, train ← ensemble ← pipeline, plus serve (on ensemble) and queue
+// (on train), optional peers of the pipeline whose CLI lazy-loads them. Nothing imports the pipeline,
 // and no package reaches into another's src/.
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -12,7 +13,10 @@ const allowed = {
   route: ['core'],
   train: ['core'],
   ensemble: ['core', 'embed', 'route', 'train'],
-  pipeline: ['core', 'embed', 'cluster', 'route', 'train', 'ensemble'],
+  // Integrations with heavy dependencies (an HTTP server, Redis); the CLI lazy-loads them.
+  serve: ['core', 'route', 'ensemble'],
+  queue: ['core', 'train'],
+  pipeline: ['core', 'embed', 'cluster', 'route', 'train', 'ensemble', 'serve', 'queue'],
 };
 const problems = [];
 const root = new URL('..', import.meta.url).pathname;
@@ -72,5 +76,5 @@ if (problems.length) {
   process.exit(1);
 }
 console.log(
-  'Dependency check: every @cbtm package depends one way (core ← embed, cluster, route, train ← ensemble ← pipeline).',
+  'Dependency check: every @cbtm package depends one way (core ← embed, cluster, route, train ← ensemble ← pipeline; ensemble ← serve, train ← queue, both ← pipeline).',
 );

@@ -1,6 +1,16 @@
 import { defineConfig } from 'vitepress';
 
-const packages = ['core', 'embed', 'cluster', 'train', 'route', 'ensemble', 'pipeline'];
+const packages = [
+  'core',
+  'embed',
+  'cluster',
+  'train',
+  'route',
+  'ensemble',
+  'serve',
+  'queue',
+  'pipeline',
+];
 
 // The home page's layout lives here rather than in index.md's front matter: Biome formats the
 // repository's markdown and does not keep YAML front matter intact.

@@ -12,7 +12,17 @@ import ts from 'typescript';
 import { formatMarkdown } from './format-markdown.mjs';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
-export const API_PACKAGES = ['core', 'embed', 'cluster', 'train', 'route', 'ensemble', 'pipeline'];
+export const API_PACKAGES = [
+  'core',
+  'embed',
+  'cluster',
+  'train',
+  'route',
+  'ensemble',
+  'serve',
+  'queue',
+  'pipeline',
+];
 const OUT_DIR = join(ROOT, 'docs', 'packages', 'api');
 
 const printer = ts.createPrinter({ removeComments: true, newLine: ts.NewLineKind.LineFeed });

@@ -11,10 +11,7 @@ async function pages(): Promise<Array<[string, string]>> {
   for (const name of await readdir(DOCS)) {
     if (name.endsWith('.md')) out.push([`docs/${name}`, await read('docs', name)]);
   }
-  out.push([
-    'packages/pipeline/src/queue/README.md',
-    await read('packages', 'pipeline', 'src', 'queue', 'README.md'),
-  ]);
+  out.push(['packages/queue/README.md', await read('packages', 'queue', 'README.md')]);
   return out;
 }
 
@@ -51,7 +48,7 @@ describe('what the docs tell a newcomer', () => {
     for (const [name, text] of await pages()) {
       expect(text, name).not.toMatch(/redis-server[^\n]*--protected-mode no/);
     }
-    const queue = await read('packages', 'pipeline', 'src', 'queue', 'README.md');
+    const queue = await read('packages', 'queue', 'README.md');
     expect(queue).toContain('--requirepass');
     expect(queue).toMatch(/redis:\/\/:\$CBTM_REDIS_PASSWORD@/);
     expect(queue).toContain('rediss://');

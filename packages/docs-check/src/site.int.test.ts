@@ -84,9 +84,17 @@ describeWithProgram(CHROMIUM, 'the built docs site in Chromium', () => {
       '/demo.html',
       '/examples.html',
       '/packages/index.html',
-      ...['core', 'embed', 'cluster', 'train', 'route', 'ensemble', 'pipeline'].map(
-        (p) => `/packages/${p}.html`,
-      ),
+      ...[
+        'core',
+        'embed',
+        'cluster',
+        'train',
+        'route',
+        'ensemble',
+        'serve',
+        'queue',
+        'pipeline',
+      ].map((p) => `/packages/${p}.html`),
     ]) {
       expect(pages).toContain(required);
     }

@@ -283,7 +283,7 @@ export function createProgram(ctx: CommandContext): Command {
         `curl -sN localhost:8080/v1/generate -d '{"prompt": "And God said", "maxTokens": 32, "stream": true}'`,
       ]),
     )
-    .action(async (opts) => (await import('./serve/command.js')).serveCommand(opts, ctx));
+    .action(async (opts) => (await import('./commands/serve.js')).serveCommand(opts, ctx));
 
   const redisOption = () =>
     new Option('--redis <url>', 'Redis URL of the training queue')
@@ -316,7 +316,7 @@ export function createProgram(ctx: CommandContext): Command {
         'cbtm queue enqueue --run /shared/runs/big --experts 0,3 --dense',
       ]),
     )
-    .action(async (opts) => (await import('./queue/command.js')).queueEnqueueCommand(opts, ctx));
+    .action(async (opts) => (await import('./commands/queue.js')).queueEnqueueCommand(opts, ctx));
   queue
     .command('status')
     .description('Each model’s job state (waiting, active, completed, failed) and step.')
@@ -325,7 +325,7 @@ export function createProgram(ctx: CommandContext): Command {
     .addOption(queueNameOption())
     .option('--json', 'print the status as JSON')
     .addHelpText('after', examples(['cbtm queue status --run /shared/runs/big --json']))
-    .action(async (opts) => (await import('./queue/command.js')).queueStatusCommand(opts, ctx));
+    .action(async (opts) => (await import('./commands/queue.js')).queueStatusCommand(opts, ctx));
 
   program
     .command('worker')
@@ -345,7 +345,7 @@ export function createProgram(ctx: CommandContext): Command {
       'after',
       examples(['cbtm worker --redis redis://10.0.0.5:6379', 'cbtm worker --until-empty']),
     )
-    .action(async (opts) => (await import('./queue/command.js')).workerCommand(opts, ctx));
+    .action(async (opts) => (await import('./commands/queue.js')).workerCommand(opts, ctx));
 
   program
     .command('export-web')

@@ -36,29 +36,6 @@ export {
   type ProgressRenderer,
   type ProgressRendererOptions,
 } from './progress/terminal-renderer.js';
-export {
-  defaultEnqueueTrainingOptions,
-  defaultQueueConnectionOptions,
-  defaultRunWorkerOptions,
-  type EnqueueOutcome,
-  type EnqueueResult,
-  type EnqueueTrainingOptions,
-  enqueueTraining,
-  type QueueConnectionOptions,
-  type QueueJobState,
-  type QueueModelStatus,
-  type QueueStatusResult,
-  queueStatus,
-  type RunWorkerOptions,
-  runIdOf,
-  runWorker,
-  type TrainingJobData,
-  type TrainingJobProgress,
-  type TrainingJobResult,
-  type TrainingTarget,
-  trainingJobId,
-  type WorkerSummary,
-} from './queue/index.js';
 export { collectReportData } from './report/collect-report-data.js';
 export { REPORT_CHART_IDS, renderReportHtml } from './report/render-report.js';
 export type { EmbeddingMap, LossCurve, ReportData } from './report/report-data.js';
@@ -76,17 +53,6 @@ export {
   type RunPipelineOptions,
   runPipeline,
 } from './run-pipeline.js';
-export {
-  createServer,
-  defaultServeOptions,
-  type GenerateRequest,
-  type HttpErrorCode,
-  type InferenceServer,
-  type RouteRequest,
-  type ScoreRequest,
-  type ServedRequest,
-  type ServeOptions,
-} from './serve/index.js';
 export { STAGE_NAMES, type StageName, type StageReport } from './stages/stage.js';
 export {
   type RunSweepOptions,

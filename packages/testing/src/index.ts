@@ -1,3 +1,4 @@
+export { startRedis, type TestRedis } from './redis-server.js';
 export {
   CHROMIUM,
   checkProgram,

@@ -5,12 +5,12 @@ import { RunDir } from '@cbtm/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EvalResults } from '../results.js';
 import { runPipeline } from '../run-pipeline.js';
-import { serveCommand } from '../serve/command.js';
 import { captureContext } from '../test-utils/capture-context.js';
 import { runBin } from '../test-utils/spawn-cli.js';
 import { tinyConfig } from '../test-utils/tiny-config.js';
 import { evalCommand } from './eval.js';
 import { generateCommand } from './generate.js';
+import { serveCommand } from './serve.js';
 
 let root: string;
 let runDir: string;

@@ -1,0 +1,83 @@
+import { CbtmError, InvalidArgumentError } from '@cbtm/core';
+import type { CommandContext } from '../cli.js';
+import { verifyModelFiles } from '../model-files.js';
+import { importOptional } from './optional-package.js';
+import { openExistingRun, overridesFrom } from './shared.js';
+
+/** Flags of `cbtm serve`, as commander parses them. */
+export interface ServeFlags {
+  readonly run: string;
+  readonly port?: number;
+  readonly host?: string;
+  readonly maxLoadedExperts?: number;
+  readonly topK?: string;
+  readonly temperature?: number | string;
+  readonly backend?: string;
+  readonly maxBodyBytes?: number;
+  readonly maxTokens?: number;
+}
+
+function parseTopK(value: string | undefined): number | undefined {
+  if (value === undefined || value === 'all') return undefined;
+  const n = Number(value);
+  if (!/^\d+$/.test(value.trim()) || n < 1) {
+    throw new InvalidArgumentError(`--top-k: expected an integer ≥ 1 or "all", got "${value}".`);
+  }
+  return n;
+}
+
+/**
+ * `cbtm serve --run DIR`: serves the run's ensemble over HTTP until Ctrl-C (see `createServer`),
+ * then shuts down gracefully. Prints the URL on stdout and the endpoints on stderr. Defaults for
+ * requests that do not say: routing temperature from the run config (`eval.temperature`), all
+ * experts unless `--top-k`.
+ *
+ * @example
+ * ```ts
+ * await serveCommand({ run: 'runs/demo', port: 8080 }, ctx); // returns after ctx.signal aborts
+ * ```
+ */
+export async function serveCommand(flags: ServeFlags, ctx: CommandContext): Promise<void> {
+  const { run, config } = await openExistingRun(
+    flags.run,
+    ctx,
+    overridesFrom(flags as unknown as Record<string, unknown>, ['temperature', 'backend']),
+  );
+  for (const stage of ['experts', 'router'] as const) {
+    if (!run.stageDone(stage)) {
+      throw new CbtmError(
+        'E_STAGE_MISSING',
+        `${run.dir} has no finished ${stage} stage yet. Run \`cbtm run --out ${run.dir}\` (or, after training with \`cbtm worker\`, \`cbtm train --run ${run.dir}\`) first.`,
+      );
+    }
+  }
+  await verifyModelFiles(run);
+  const topK = parseTopK(flags.topK);
+  const { createServer, defaultServeOptions } = await importOptional(
+    '@cbtm/serve',
+    'cbtm serve',
+    () => import('@cbtm/serve'),
+  );
+  const server = await createServer(run.dir, {
+    port: flags.port ?? defaultServeOptions.port,
+    host: flags.host ?? defaultServeOptions.host,
+    ...(flags.maxLoadedExperts !== undefined ? { maxLoadedExperts: flags.maxLoadedExperts } : {}),
+    ...(flags.maxBodyBytes !== undefined ? { maxBodyBytes: flags.maxBodyBytes } : {}),
+    ...(flags.maxTokens !== undefined ? { maxGenerateTokens: flags.maxTokens } : {}),
+    backend: config.train.backend,
+    routing: { temperature: config.eval.temperature, ...(topK !== undefined ? { topK } : {}) },
+    signal: ctx.signal,
+    log: (line) => ctx.stderr.write(`${line}\n`),
+  });
+  ctx.stderr.write(
+    `Serving ${run.dir} (${server.ensemble.k} experts, ${server.ensemble.backend}) on ${server.url}\n` +
+      `  GET  ${server.url}/health\n` +
+      `  POST ${server.url}/v1/route     {"text": "..."}\n` +
+      `  POST ${server.url}/v1/score     {"text": "...", "topK": 2}\n` +
+      `  POST ${server.url}/v1/generate  {"prompt": "...", "maxTokens": 64, "seed": 1, "stream": true}\n` +
+      'Ctrl-C stops it.\n',
+  );
+  ctx.stdout.write(`${server.url}\n`);
+  await server.closed;
+  ctx.stderr.write('Server stopped.\n');
+}

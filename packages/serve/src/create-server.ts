@@ -1,0 +1,102 @@
+import { createServer as createHttpServer } from 'node:http';
+import { resolve } from 'node:path';
+import { throwIfAborted } from '@cbtm/core';
+import type { RouteOptions } from '@cbtm/route';
+import { checkServeOptions } from './check-serve-options.js';
+import { dispatch } from './dispatch.js';
+import type { ServerState } from './handlers/handler.js';
+import { listen } from './listen.js';
+import { generateRequestSchema } from './request-schemas.js';
+import { SerialQueue } from './serial-queue.js';
+import { defaultServeOptions, type InferenceServer, type ServeOptions } from './server-options.js';
+import { shutdown } from './shutdown.js';
+
+/**
+ * Serves a run's c-BTM ensemble over HTTP (node:http, JSON). It loads one `Ensemble` and runs
+ * requests one at a time, in arrival order, so concurrent requests never interleave
+ * TensorFlow.js work. Endpoints:
+ *
+ * - `GET /health` → `{ status, run, k, backend, queued }`
+ * - `POST /v1/route` `{ text, topK?, temperature? }` → `{ experts, weights, distances }`
+ * - `POST /v1/score` `{ text, topK?, temperature?, weightsMode?, maxTokens?, appendEos? }` →
+ *   `{ tokens: [{ id, text, logProb, experts, weights }], nll, perplexity, expertsRun }`
+ * - `POST /v1/generate` `{ prompt, maxTokens, temperature, topP, topK, seed, stop, routing?, stream? }`
+ *   → `{ text, tokens: [{ token, id, experts, weights }], finishReason }`, or with `stream: true`
+ *   (or `Accept: text/event-stream`) one `token` event per token and a final `done` event.
+ *   A client that disconnects aborts its generation.
+ *
+ * Bad bodies get a 400 naming the field, unknown paths a 404, bodies over `maxBodyBytes` a 413.
+ *
+ * @example
+ * ```ts
+ * const server = await createServer('runs/demo', { port: 0 });
+ * const res = await fetch(`${server.url}/v1/score`, { method: 'POST', body: JSON.stringify({ text: 'In the beginning' }) });
+ * console.log((await res.json()).perplexity);
+ * await server.close();
+ * ```
+ */
+export async function createServer(
+  runDir: string,
+  options: ServeOptions = {},
+): Promise<InferenceServer> {
+  const o = { ...defaultServeOptions, ...options };
+  checkServeOptions(o);
+  throwIfAborted(o.signal);
+  const dir = resolve(runDir);
+  const { Ensemble } = await import('@cbtm/ensemble');
+  const ensemble = await Ensemble.load(dir, {
+    maxLoadedExperts: o.maxLoadedExperts,
+    ...(o.backend ? { backend: o.backend } : {}),
+    ...(o.log ? { log: o.log } : {}),
+  });
+  const queue = new SerialQueue();
+  // Aborted when the shutdown grace period is over: every running request stops.
+  const force = new AbortController();
+  const active = new Set<Promise<void>>();
+  let closing: Promise<void> | undefined;
+  const state: ServerState = {
+    dir,
+    ensemble,
+    queue,
+    defaults: (o.routing ?? {}) satisfies RouteOptions,
+    generateSchema: generateRequestSchema(o.maxGenerateTokens),
+    force: force.signal,
+    closing: () => closing !== undefined,
+  };
+
+  const server = createHttpServer((req, res) => {
+    const p = dispatch(req, res, state, o).finally(() => active.delete(p));
+    active.add(p);
+  });
+  const address = await listen(server, o.port, o.host).catch(async (err: unknown) => {
+    await ensemble.dispose();
+    throw err;
+  });
+  let resolveClosed!: () => void;
+  const closed = new Promise<void>((ok) => {
+    resolveClosed = ok;
+  });
+  const close = (): Promise<void> => {
+    closing ??= (async () => {
+      await shutdown(server, active, force, o.shutdownGraceMs);
+      await queue.run(() => ensemble.dispose());
+      o.signal?.removeEventListener('abort', onAbort);
+      resolveClosed();
+    })();
+    return closing;
+  };
+  const onAbort = () => void close();
+  o.signal?.addEventListener('abort', onAbort, { once: true });
+  if (o.signal?.aborted) void close();
+
+  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  return {
+    url: `http://${host}:${address.port}`,
+    host: address.address,
+    port: address.port,
+    runDir: dir,
+    ensemble,
+    close,
+    closed,
+  };
+}

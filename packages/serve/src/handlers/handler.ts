@@ -1,0 +1,67 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Ensemble } from '@cbtm/ensemble';
+import type { RouteOptions } from '@cbtm/route';
+import type { z } from 'zod';
+import { HttpError } from '../http-json.js';
+import { firstIssue, type generateRequestSchema } from '../request-schemas.js';
+import type { SerialQueue } from '../serial-queue.js';
+
+/** What every handler shares: the loaded ensemble and the queue its work goes through. */
+export interface ServerState {
+  readonly dir: string;
+  readonly ensemble: Ensemble;
+  readonly queue: SerialQueue;
+  /** Routing used when a request does not say. */
+  readonly defaults: RouteOptions;
+  /** The `/v1/generate` body schema, bounded by `maxGenerateTokens`. */
+  readonly generateSchema: ReturnType<typeof generateRequestSchema>;
+  /** Aborted once the shutdown grace period is over. */
+  readonly force: AbortSignal;
+  /** True once `close()` began. */
+  closing(): boolean;
+}
+
+/** Filled in by the handler for `onRequest`. */
+export interface RequestStats {
+  status: number;
+  aborted: boolean;
+  tokens?: number;
+}
+
+/** One request, as a handler sees it. */
+export interface RequestContext {
+  readonly stats: RequestStats;
+  readonly req: IncomingMessage;
+  readonly res: ServerResponse;
+  /** Aborts when the client goes away or the server is forced down. */
+  readonly signal: AbortSignal;
+}
+
+/** Answers one endpoint's requests. */
+export type Handler = (body: unknown, ctx: RequestContext, state: ServerState) => Promise<void>;
+
+/** The body checked against `schema`, or a 400 naming the first bad field. */
+export function parse<S extends z.ZodType>(schema: S, body: unknown): z.output<S> {
+  const result = schema.safeParse(body);
+  if (!result.success) {
+    const { field, message } = firstIssue(result.error);
+    throw new HttpError(400, 'invalid_request', message, field || undefined);
+  }
+  return result.data;
+}
+
+const topKOf = (k: number | 'all' | undefined): number | undefined =>
+  k === 'all' ? Number.POSITIVE_INFINITY : k;
+
+/** The request's routing, falling back to the server's defaults field by field. */
+export function routeOptions(
+  defaults: RouteOptions,
+  req: { topK?: number | 'all'; temperature?: number },
+): RouteOptions {
+  const topK = req.topK !== undefined ? topKOf(req.topK) : defaults.topK;
+  const temperature = req.temperature ?? defaults.temperature;
+  return {
+    ...(topK !== undefined ? { topK } : {}),
+    ...(temperature !== undefined ? { temperature } : {}),
+  };
+}

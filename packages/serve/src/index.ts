@@ -1,0 +1,9 @@
+export { createServer } from './create-server.js';
+export type { HttpErrorCode } from './http-json.js';
+export type { GenerateRequest, RouteRequest, ScoreRequest } from './request-schemas.js';
+export {
+  defaultServeOptions,
+  type InferenceServer,
+  type ServedRequest,
+  type ServeOptions,
+} from './server-options.js';

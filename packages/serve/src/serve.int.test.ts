@@ -1,0 +1,340 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Ensemble, type GeneratedToken } from '@cbtm/ensemble';
+import { buildTinyRun, type TinyRun, trainTinyExperts } from '@cbtm/testing/tiny-run';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createServer } from './create-server.js';
+import type { InferenceServer, ServedRequest } from './server-options.js';
+
+let root: string;
+let run: TinyRun;
+let server: InferenceServer;
+let direct: Ensemble;
+const served: ServedRequest[] = [];
+const quiet = { log: () => undefined };
+
+beforeAll(async () => {
+  root = await mkdtemp(join(tmpdir(), 'cbtm-serve-'));
+  run = await buildTinyRun(join(root, 'run'), { documents: 40, k: 2 });
+  await trainTinyExperts(run, 3);
+  server = await createServer(run.dir, {
+    port: 0,
+    maxBodyBytes: 4096,
+    backend: 'wasm',
+    onRequest: (r) => served.push(r),
+    ...quiet,
+  });
+  direct = await Ensemble.load(run.dir, { backend: 'wasm', ...quiet });
+}, 60_000);
+
+afterAll(async () => {
+  await server?.close();
+  await direct?.dispose();
+  if (root) await rm(root, { recursive: true, force: true });
+});
+
+const post = (path: string, body: unknown, headers: Record<string, string> = {}) =>
+  fetch(`${server.url}${path}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+  });
+
+async function directGeneration(
+  prompt: string,
+  options: Parameters<Ensemble['generate']>[1],
+): Promise<GeneratedToken[]> {
+  const out: GeneratedToken[] = [];
+  for await (const t of direct.generate(prompt, options)) out.push(t);
+  return out;
+}
+
+/** Parses a Server-Sent Events body into its events. */
+function parseEvents(body: string): { event: string; data: unknown }[] {
+  return body
+    .split('\n\n')
+    .filter((block) => block.trim() !== '')
+    .map((block) => {
+      const event = /^event: (.*)$/m.exec(block)![1]!;
+      const data = JSON.parse(/^data: (.*)$/m.exec(block)![1]!);
+      return { event, data };
+    });
+}
+
+const text = () => run.docs[5]!.text.slice(0, 300);
+
+describe('cbtm serve (HTTP inference server)', () => {
+  it('reports health', async () => {
+    const res = await fetch(`${server.url}/health`);
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({
+      status: 'ok',
+      run: run.dir,
+      k: 2,
+      backend: 'wasm',
+      queued: 0,
+    });
+  });
+
+  it('routes a text to the nearest centroids with exp(−d²/T) weights', async () => {
+    const t = text();
+    const res = await post('/v1/route', { text: t, temperature: 0.5 });
+    expect(res.status).toBe(200);
+    const body = (await res.json()) as {
+      experts: number[];
+      weights: number[];
+      distances: number[];
+    };
+    // Brute force from the embedder and the centroids.
+    const v = await run.embedder.embedText(t);
+    const d = run.embedder.dimension;
+    const d2 = [0, 1].map((j) =>
+      v.reduce((s, x, i) => s + (x - run.centroids[j * d + i]!) ** 2, 0),
+    );
+    const order = [0, 1].sort((a, b) => d2[a]! - d2[b]!);
+    expect(body.experts).toEqual(order);
+    const raw = order.map((j) => Math.exp(-d2[j]! / 0.5));
+    for (const [i, w] of body.weights.entries())
+      expect(w).toBeCloseTo(raw[i]! / (raw[0]! + raw[1]!), 5);
+    for (const [i, x] of body.distances.entries()) expect(x).toBeCloseTo(d2[order[i]!]!, 5);
+    const top1 = (await (await post('/v1/route', { text: t, topK: 1 })).json()) as {
+      experts: number[];
+      weights: number[];
+    };
+    expect(top1).toMatchObject({ experts: [order[0]], weights: [1] });
+  });
+
+  it('scores a text exactly as Ensemble.scoreSequence does', async () => {
+    const t = text();
+    const res = await post('/v1/score', { text: t, topK: 2 });
+    expect(res.status).toBe(200);
+    const body = (await res.json()) as {
+      tokens: { id: number; text: string; logProb: number; experts: number[] }[];
+      nll: number;
+      perplexity: number;
+      expertsRun: number[];
+    };
+    const want = await direct.scoreSequence(t, { topK: 2 });
+    expect(body.perplexity).toBe(want.perplexity);
+    expect(body.nll).toBe(want.nll);
+    expect(body.tokens.map((x) => x.id)).toEqual([...run.tokenizer.encode(t), run.tokenizer.eosId]);
+    expect(body.tokens.map((x) => x.logProb)).toEqual(Array.from(want.tokenLogProbs));
+    expect(body.tokens.map((x) => x.experts)).toEqual(want.routes.map((r) => r.experts));
+    expect(body.tokens.map((x) => x.text).join('')).toBe(`${t}<|endoftext|>`);
+    const mean = -body.tokens.reduce((s, x) => s + x.logProb, 0) / body.tokens.length;
+    expect(body.perplexity).toBeCloseTo(Math.exp(mean), 9);
+
+    const perSequence = (await (
+      await post('/v1/score', { text: t, weightsMode: 'per-sequence', topK: 1 })
+    ).json()) as { perplexity: number };
+    expect(perSequence.perplexity).toBe(
+      (await direct.scoreSequence(t, { weightsMode: 'per-sequence', topK: 1 })).perplexity,
+    );
+  });
+
+  it('generates deterministically for a seed, as Ensemble.generate does', async () => {
+    const request = {
+      prompt: 'The law',
+      maxTokens: 24,
+      temperature: 0.9,
+      topP: 0.95,
+      topK: 50,
+      seed: 7,
+      routing: { topK: 2 },
+    };
+    const a = (await (await post('/v1/generate', request)).json()) as {
+      text: string;
+      tokens: GeneratedToken[];
+      finishReason: string;
+    };
+    const b = (await (await post('/v1/generate', request)).json()) as typeof a;
+    expect(b).toEqual(a);
+    const want = await directGeneration('The law', {
+      maxTokens: 24,
+      temperature: 0.9,
+      topP: 0.95,
+      topK: 50,
+      seed: 7,
+      routing: { topK: 2 },
+    });
+    expect(a.tokens).toEqual(want);
+    expect(a.text).toBe(want.map((t) => t.token).join(''));
+    expect(a.finishReason).toBe(want.length === 24 ? 'length' : 'stop');
+    const other = (await (await post('/v1/generate', { ...request, seed: 8 })).json()) as typeof a;
+    expect(other.tokens.map((t) => t.id)).not.toEqual(a.tokens.map((t) => t.id));
+  });
+
+  it('streams the same tokens as Server-Sent Events', async () => {
+    const request = { prompt: 'In the', maxTokens: 20, seed: 3, temperature: 1 };
+    const whole = (await (await post('/v1/generate', request)).json()) as {
+      text: string;
+      tokens: GeneratedToken[];
+      finishReason: string;
+    };
+    for (const streamed of [
+      await post('/v1/generate', { ...request, stream: true }),
+      await post('/v1/generate', request, { accept: 'text/event-stream' }),
+    ]) {
+      expect(streamed.headers.get('content-type')).toMatch(/^text\/event-stream/);
+      const events = parseEvents(await streamed.text());
+      const tokens = events.filter((e) => e.event === 'token').map((e) => e.data as GeneratedToken);
+      expect(tokens).toEqual(whole.tokens);
+      expect(tokens.map((t) => t.token).join('')).toBe(whole.text);
+      expect(events.at(-1)).toEqual({
+        event: 'done',
+        data: { text: whole.text, count: whole.tokens.length, finishReason: whole.finishReason },
+      });
+    }
+  });
+
+  it('rejects bad requests with a 400 naming the field, unknown paths with 404, big bodies with 413', async () => {
+    const cases: [string, unknown, string][] = [
+      ['/v1/generate', { prompt: 'x', maxTokens: -1 }, 'maxTokens'],
+      ['/v1/generate', { prompt: 'x', maxTokens: 5000 }, 'maxTokens'],
+      ['/v1/generate', { prompt: 5 }, 'prompt'],
+      ['/v1/generate', { prompt: 'x', max_tokens: 5 }, 'max_tokens'],
+      ['/v1/generate', { prompt: 'x', topP: 0 }, 'topP'],
+      ['/v1/generate', { prompt: 'x', routing: { topK: 'some' } }, 'routing.topK'],
+      ['/v1/score', { text: 'a b', topK: 0 }, 'topK'],
+      ['/v1/score', { text: '' }, 'text'],
+      ['/v1/score', { text: 'a b', weightsMode: 'per-word' }, 'weightsMode'],
+      ['/v1/route', {}, 'text'],
+      ['/v1/route', { text: 'a', temperature: -1 }, 'temperature'],
+    ];
+    for (const [path, body, field] of cases) {
+      const res = await post(path, body);
+      expect(res.status, `${path} ${JSON.stringify(body)}`).toBe(400);
+      const { error } = (await res.json()) as {
+        error: { code: string; field: string; message: string };
+      };
+      expect(error.code).toBe('invalid_request');
+      expect(error.field).toBe(field);
+      expect(error.message).toContain(`"${field}"`);
+    }
+    const notJson = await post('/v1/score', '{"text": ');
+    expect(notJson.status).toBe(400);
+    expect(((await notJson.json()) as { error: { code: string } }).error.code).toBe('invalid_json');
+    const array = await post('/v1/score', '[1]');
+    expect(array.status).toBe(400);
+
+    const missing = await fetch(`${server.url}/v1/nothing`);
+    expect(missing.status).toBe(404);
+    expect(((await missing.json()) as { error: { code: string } }).error.code).toBe('not_found');
+    const wrongMethod = await fetch(`${server.url}/v1/score`);
+    expect(wrongMethod.status).toBe(405);
+    expect(wrongMethod.headers.get('allow')).toBe('POST');
+
+    const big = await post('/v1/score', { text: 'a'.repeat(5000) });
+    expect(big.status).toBe(413);
+    expect(((await big.json()) as { error: { code: string } }).error.code).toBe(
+      'payload_too_large',
+    );
+  });
+
+  it('runs concurrent requests one at a time, each with its own answer', async () => {
+    const t = text();
+    const gen = { prompt: 'The', maxTokens: 12, seed: 11 };
+    const [s1, g, s2] = await Promise.all([
+      post('/v1/score', { text: t, topK: 1 }).then((r) => r.json()),
+      post('/v1/generate', gen).then((r) => r.json()),
+      post('/v1/score', { text: t.slice(0, 100) }).then((r) => r.json()),
+    ]);
+    expect((s1 as { perplexity: number }).perplexity).toBe(
+      (await direct.scoreSequence(t, { topK: 1 })).perplexity,
+    );
+    expect((s2 as { perplexity: number }).perplexity).toBe(
+      (await direct.scoreSequence(t.slice(0, 100))).perplexity,
+    );
+    expect((g as { tokens: GeneratedToken[] }).tokens).toEqual(await directGeneration('The', gen));
+  });
+
+  it('stops generating when the client disconnects', async () => {
+    const request = { prompt: 'The', maxTokens: 150, seed: 5, temperature: 1, stream: true };
+    const full = await directGeneration('The', request);
+    expect(full.length).toBe(150);
+    const ac = new AbortController();
+    const res = await fetch(`${server.url}/v1/generate`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(request),
+      signal: ac.signal,
+    });
+    const reader = res.body!.getReader();
+    let received = '';
+    while (!received.includes('event: token'))
+      received += new TextDecoder().decode((await reader.read()).value);
+    ac.abort();
+    const aborted = () =>
+      served.find((r) => r.path === '/v1/generate' && r.tokens !== undefined && r.aborted);
+    const deadline = Date.now() + 20_000;
+    while (!aborted() && Date.now() < deadline) await new Promise((ok) => setTimeout(ok, 20));
+    const info = aborted();
+    expect(info).toBeDefined();
+    expect(info!.tokens).toBeLessThan(full.length);
+    // The server is free again.
+    expect(
+      ((await (await fetch(`${server.url}/health`)).json()) as { queued: number }).queued,
+    ).toBe(0);
+  });
+
+  it('on its signal, lets running requests finish, then stops', async () => {
+    const ac = new AbortController();
+    const other = await createServer(run.dir, {
+      port: 0,
+      backend: 'wasm',
+      signal: ac.signal,
+      ...quiet,
+    });
+    const request = { prompt: 'In the', maxTokens: 30, seed: 9, stream: true };
+    const res = await fetch(`${other.url}/v1/generate`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(request),
+    });
+    const reader = res.body!.getReader();
+    let body = '';
+    while (!body.includes('event: token'))
+      body += new TextDecoder().decode((await reader.read()).value);
+    ac.abort();
+    for (let r = await reader.read(); !r.done; r = await reader.read())
+      body += new TextDecoder().decode(r.value);
+    const events = parseEvents(body);
+    expect(events.at(-1)!.event).toBe('done');
+    const want = await directGeneration('In the', request);
+    expect(events.filter((e) => e.event === 'token').map((e) => e.data)).toEqual(want);
+    await other.closed;
+    await expect(fetch(`${other.url}/health`)).rejects.toThrow();
+  });
+
+  it('aborts what is still running when the grace period is over', async () => {
+    const other = await createServer(run.dir, {
+      port: 0,
+      backend: 'wasm',
+      shutdownGraceMs: 0,
+      ...quiet,
+    });
+    const request = { prompt: 'The', maxTokens: 150, seed: 5, temperature: 1, stream: true };
+    const full = await directGeneration('The', request);
+    expect(full.length).toBe(150);
+    const res = await fetch(`${other.url}/v1/generate`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(request),
+    });
+    const reader = res.body!.getReader();
+    let body = '';
+    while (!body.includes('event: token'))
+      body += new TextDecoder().decode((await reader.read()).value);
+    const closing = other.close();
+    for (let r = await reader.read(); !r.done; r = await reader.read())
+      body += new TextDecoder().decode(r.value);
+    await closing;
+    const events = parseEvents(body);
+    expect(events.at(-1)).toMatchObject({
+      event: 'error',
+      data: { status: 503, code: 'shutting_down' },
+    });
+    expect(events.filter((e) => e.event === 'token').length).toBeLessThan(full.length);
+  });
+});
