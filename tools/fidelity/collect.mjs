@@ -102,7 +102,7 @@ const pct = (x, d) => {
   return `${v > 0 ? '+' : ''}${v.toFixed(1)}%`;
 };
 const num = (x) => (x === null ? '' : x.toFixed(2));
-const k = (n) => (n === 0 ? "0" : n >= 1e6 ? `${n / 1e6}M` : `${n / 1e3}k`);
+const k = (n) => (n === 0 ? '0' : n >= 1e6 ? `${n / 1e6}M` : `${n / 1e3}k`);
 const lines = [];
 for (const group of [...new Set(rows.map((r) => r.group))]) {
   lines.push(`### ${group}`, '');
@@ -143,7 +143,8 @@ for (const [i, routing] of (spec.routing ?? []).entries()) {
     m = /^token-(all|top\d)-T(.+)$/.exec(name);
     if (m) return `per-token prefix routing, ${m[1] === 'all' ? 'all experts' : m[1]}, T = ${m[2]}`;
     m = /^seq32-(all|top1)$/.exec(name);
-    if (m) return `per-sequence routing on the first 32 tokens, ${m[1] === 'all' ? 'all experts' : m[1]}`;
+    if (m)
+      return `per-sequence routing on the first 32 tokens, ${m[1] === 'all' ? 'all experts' : m[1]}`;
     m = /^seqdoc-(all|top1)$/.exec(name);
     if (m) return `oracle: routed on the whole document, ${m[1] === 'all' ? 'all experts' : m[1]}`;
     return name;
@@ -154,6 +155,40 @@ for (const [i, routing] of (spec.routing ?? []).entries()) {
     );
   }
   writeFileSync(join(outDir, `routing-${i}.md`), `${out.join('\n')}\n`);
+}
+
+// Sweeps whose seed grows with the budget: one grid point of c-BTM and its k = 1 (dense) each.
+if (spec.scaledSeed) {
+  const out = [
+    '| seed | after seed | dense (k = 1) | c-BTM all | top-2 | top-1 |',
+    '|---|---|---|---|---|---|',
+  ];
+  const rowsOut = [];
+  for (const item of spec.scaledSeed) {
+    const r = read(join(resolve(ROOT, item.sweep), 'sweep-results.json'));
+    const p = r.points.find((x) => x.k === item.k && x.tokens === item.tokens);
+    const d = r.points.find((x) => x.k === 1 && x.tokens === item.tokens);
+    if (!p || !d)
+      throw new Error(`${item.sweep} has no k = ${item.k} or k = 1 point at ${item.tokens}.`);
+    const dense = d.perplexity.all;
+    const cell = (m) =>
+      p.perplexity[m] === undefined
+        ? ''
+        : `${p.perplexity[m].toFixed(2)} (${pct(p.perplexity[m], dense)})`;
+    out.push(
+      `| ${k(Math.round(r.seed.tokens / 1e4) * 1e4)} | ${k(item.tokens)} | ${dense.toFixed(2)} | ${cell('all')} | ${cell('top2')} | ${cell('top1')} |`,
+    );
+    rowsOut.push({
+      sweep: item.sweep,
+      k: item.k,
+      tokens: item.tokens,
+      seedTokens: r.seed.tokens,
+      dense,
+      perplexity: p.perplexity,
+    });
+  }
+  writeFileSync(join(outDir, 'scaled-seed.json'), `${JSON.stringify(rowsOut, null, 2)}\n`);
+  writeFileSync(join(outDir, 'scaled-seed.md'), `${out.join('\n')}\n`);
 }
 
 // The scaling sweep: its results file and figure, and a table of c-BTM against k = 1 (dense).
@@ -181,7 +216,9 @@ if (spec.sweep) {
         const v = p.perplexity[m];
         return kk === 1 || !d ? v.toFixed(2) : `${v.toFixed(2)} (${pct(v, d.perplexity.all)})`;
       });
-      out.push(`| ${kk} | ${kk === 1 ? 'dense' : m === 'all' ? 'c-BTM all' : `c-BTM ${m}`} | ${cells.join(' | ')} |`);
+      out.push(
+        `| ${kk} | ${kk === 1 ? 'dense' : m === 'all' ? 'c-BTM all' : `c-BTM ${m}`} | ${cells.join(' | ')} |`,
+      );
     }
   }
   out.push(
