@@ -1,13 +1,12 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
 import { RunDir } from '@cbtm/core';
 import { describeWithProgram, REDIS_SERVER, startRedis, type TestRedis } from '@cbtm/testing';
 import { readTrainState } from '@cbtm/train';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import type { CommandContext } from '../cli.js';
 import { runPipeline } from '../run-pipeline.js';
+import { captureContext } from '../test-utils/capture-context.js';
 import { tinyConfig } from '../test-utils/tiny-config.js';
 import { queueEnqueueCommand, queueStatusCommand, workerCommand } from './queue.js';
 import { serveCommand } from './serve.js';
@@ -17,21 +16,7 @@ let redis: TestRedis;
 let root: string;
 let runDir: string;
 
-function context(
-  signal = new AbortController().signal,
-): CommandContext & { out: () => string; err: () => string } {
-  const stdout = new PassThrough();
-  const stderr = new PassThrough();
-  let out = '';
-  let err = '';
-  stdout.on('data', (b: Buffer) => {
-    out += b.toString();
-  });
-  stderr.on('data', (b: Buffer) => {
-    err += b.toString();
-  });
-  return { stdout, stderr, cwd: root, signal, tty: false, out: () => out, err: () => err };
-}
+const context = (signal?: AbortSignal) => captureContext(root, signal);
 
 describeWithProgram(
   REDIS_SERVER,
