@@ -157,38 +157,155 @@ for (const [i, routing] of (spec.routing ?? []).entries()) {
   writeFileSync(join(outDir, `routing-${i}.md`), `${out.join('\n')}\n`);
 }
 
-// Sweeps whose seed grows with the budget: one grid point of c-BTM and its k = 1 (dense) each.
+// Grid points gathered from several sweep folders (a grid split across machines or runs). Each
+// point is read from its own sweep-results.json; the seed model it branched from is read from the
+// point run's manifest (the checksum of the seed's files in its training stage config), so points
+// are only put side by side when they share a seed. A point found twice must agree exactly.
+function gatherPoints(sweeps) {
+  const points = [];
+  for (const sweep of sweeps) {
+    const dir = resolve(ROOT, sweep);
+    const r = read(join(dir, 'sweep-results.json'));
+    for (const p of r.points) {
+      const manifest = read(join(dir, p.run, 'manifest.json'));
+      const seedFrom = manifest.stages.experts?.config?.seedFrom ?? null;
+      const point = {
+        ...p,
+        sweep,
+        seedTokens: r.seed?.tokens ?? 0,
+        seedFrom,
+        validation: r.validation,
+      };
+      const twin = points.find(
+        (q) => q.k === p.k && q.tokens === p.tokens && q.seedFrom === seedFrom,
+      );
+      if (twin) {
+        if (JSON.stringify(twin.perplexity) !== JSON.stringify(p.perplexity)) {
+          throw new Error(
+            `${sweep}/${p.run} and ${twin.sweep}/${twin.run} trained the same point but disagree.`,
+          );
+        }
+        twin.reproducedBy = [...(twin.reproducedBy ?? []), `${sweep}/${p.run}`];
+        continue;
+      }
+      points.push(point);
+    }
+  }
+  return points;
+}
+
+// Sweeps whose seed grows with the budget: for each budget, the points of every k and the k = 1
+// (dense) point that branched from the same seed.
 if (spec.scaledSeed) {
+  const ks = spec.scaledSeed.k;
   const out = [
-    '| seed | after seed | dense (k = 1) | c-BTM all | top-2 | top-1 |',
-    '|---|---|---|---|---|---|',
+    '| seed | after seed | k | dense (k = 1) | c-BTM all | top-2 | top-1 |',
+    '|---|---|---|---|---|---|---|',
   ];
   const rowsOut = [];
-  for (const item of spec.scaledSeed) {
-    const r = read(join(resolve(ROOT, item.sweep), 'sweep-results.json'));
-    const p = r.points.find((x) => x.k === item.k && x.tokens === item.tokens);
-    const d = r.points.find((x) => x.k === 1 && x.tokens === item.tokens);
-    if (!p || !d)
-      throw new Error(`${item.sweep} has no k = ${item.k} or k = 1 point at ${item.tokens}.`);
-    const dense = d.perplexity.all;
-    const cell = (m) =>
-      p.perplexity[m] === undefined
-        ? ''
-        : `${p.perplexity[m].toFixed(2)} (${pct(p.perplexity[m], dense)})`;
-    out.push(
-      `| ${k(Math.round(r.seed.tokens / 1e4) * 1e4)} | ${k(item.tokens)} | ${dense.toFixed(2)} | ${cell('all')} | ${cell('top2')} | ${cell('top1')} |`,
-    );
-    rowsOut.push({
-      sweep: item.sweep,
-      k: item.k,
-      tokens: item.tokens,
-      seedTokens: r.seed.tokens,
-      dense,
-      perplexity: p.perplexity,
-    });
+  const figurePoints = [];
+  for (const item of spec.scaledSeed.budgets) {
+    const points = gatherPoints(item.sweeps).filter((x) => x.tokens === item.tokens);
+    const d = points.find((x) => x.k === 1);
+    if (!d) throw new Error(`no k = 1 point at ${item.tokens} in ${item.sweeps.join(', ')}.`);
+    figurePoints.push(d);
+    for (const kk of ks) {
+      const p = points.find((x) => x.k === kk);
+      if (!p) throw new Error(`no k = ${kk} point at ${item.tokens} in ${item.sweeps.join(', ')}.`);
+      if (p.seedFrom !== d.seedFrom)
+        throw new Error(`k = ${kk} at ${item.tokens} branched from another seed than its dense.`);
+      const dense = d.perplexity.all;
+      const cell = (m) =>
+        p.perplexity[m] === undefined || (m !== 'all' && Number(m.slice(3)) >= kk)
+          ? ''
+          : `${p.perplexity[m].toFixed(2)} (${pct(p.perplexity[m], dense)})`;
+      out.push(
+        `| ${k(Math.round(p.seedTokens / 1e4) * 1e4)} | ${k(item.tokens)} | ${kk} | ${dense.toFixed(2)} | ${cell('all')} | ${cell('top2')} | ${cell('top1')} |`,
+      );
+      rowsOut.push({
+        sweep: p.sweep,
+        k: kk,
+        tokens: item.tokens,
+        seedTokens: p.seedTokens,
+        dense,
+        perplexity: p.perplexity,
+      });
+      figurePoints.push(p);
+    }
   }
+  // The paper-style figure of these points: one line per k, each budget on its own seed.
+  const first = read(
+    join(resolve(ROOT, spec.scaledSeed.budgets[0].sweeps[0]), 'sweep-results.json'),
+  );
+  const { renderSweepSvg } = await import('@cbtm/pipeline');
+  const figure = {
+    ...first,
+    grid: { ...first.grid, k: [1, ...ks], tokens: spec.scaledSeed.budgets.map((b) => b.tokens) },
+    seed: null,
+    points: figurePoints.map(
+      ({ sweep, seedTokens, seedFrom, validation, reproducedBy, ...p }) => p,
+    ),
+  };
+  mkdirSync(join(ROOT, 'docs/public/fidelity'), { recursive: true });
+  writeFileSync(
+    join(ROOT, 'docs/public/fidelity/scaled-seed.svg'),
+    `${renderSweepSvg(figure, 'all')}\n`,
+  );
   writeFileSync(join(outDir, 'scaled-seed.json'), `${JSON.stringify(rowsOut, null, 2)}\n`);
   writeFileSync(join(outDir, 'scaled-seed.md'), `${out.join('\n')}\n`);
+}
+
+// A k × budget grid from one seed, gathered from several sweep folders (e.g. points trained in
+// parallel on another machine): a table of c-BTM against k = 1, and the sweep figure.
+for (const grid of spec.grids ?? []) {
+  const points = gatherPoints(grid.sweeps);
+  const seeds = new Set(points.map((p) => p.seedFrom));
+  if (seeds.size !== 1)
+    throw new Error(`grid ${grid.id}: its points branched from ${seeds.size} seeds.`);
+  const budgets = [...new Set(points.map((p) => p.tokens))].sort((a, b) => a - b);
+  const gridKs = [...new Set(points.map((p) => p.k))].sort((a, b) => a - b);
+  const at = (kk, t) => points.find((p) => p.k === kk && p.tokens === t);
+  const out = [
+    `| k | method | ${budgets.map(k).join(' | ')} |`,
+    `|---|---|${budgets.map(() => '---').join('|')}|`,
+  ];
+  for (const kk of gridKs) {
+    for (const m of kk === 1 ? ['all'] : ['all', 'top2', 'top1']) {
+      if (kk > 1 && m !== 'all' && Number(m.slice(3)) >= kk) continue;
+      const cells = budgets.map((t) => {
+        const p = at(kk, t);
+        const d = at(1, t);
+        if (!p || p.perplexity[m] === undefined) return '';
+        const v = p.perplexity[m];
+        return kk === 1 || !d ? v.toFixed(2) : `${v.toFixed(2)} (${pct(v, d.perplexity.all)})`;
+      });
+      out.push(
+        `| ${kk} | ${kk === 1 ? 'dense' : m === 'all' ? 'c-BTM all' : `c-BTM ${m}`} | ${cells.join(' | ')} |`,
+      );
+    }
+  }
+  const reproduced = points.filter((p) => p.reproducedBy);
+  if (reproduced.length > 0) {
+    out.push(
+      '',
+      `Trained twice, on two machines, with identical perplexities to the last digit: ${reproduced.map((p) => `k = ${p.k} at ${k(p.tokens)}`).join(', ')}.`,
+    );
+  }
+  writeFileSync(join(outDir, `grid-${grid.id}.md`), `${out.join('\n')}\n`);
+  const first = read(join(resolve(ROOT, grid.sweeps[0]), 'sweep-results.json'));
+  const merged = {
+    ...first,
+    grid: { ...first.grid, k: gridKs, tokens: budgets },
+    points: points.map(({ sweep, seedTokens, seedFrom, validation, reproducedBy, ...p }) => ({
+      ...p,
+      run: `${sweep}/${p.run}`,
+    })),
+  };
+  writeFileSync(join(outDir, `grid-${grid.id}.json`), `${JSON.stringify(merged, null, 2)}\n`);
+  const { renderSweepSvg } = await import('@cbtm/pipeline');
+  const pub = join(ROOT, 'docs/public/fidelity');
+  mkdirSync(pub, { recursive: true });
+  writeFileSync(join(pub, `grid-${grid.id}.svg`), `${renderSweepSvg(merged, 'all')}\n`);
 }
 
 // The scaling sweep: its results file and figure, and a table of c-BTM against k = 1 (dense).
