@@ -68,5 +68,10 @@ export {
   sweepConfigSchema,
 } from './sweep/sweep-config.js';
 export { renderSweepHtml, renderSweepSvg } from './sweep/sweep-figure.js';
-export { SWEEP_LAYOUT, type SweepPoint, sweepPoints } from './sweep/sweep-layout.js';
-export type { SweepPointResult, SweepResults, TrainingTiming } from './sweep/sweep-results.js';
+export { SWEEP_LAYOUT, type SweepPoint, seedRunFor, sweepPoints } from './sweep/sweep-layout.js';
+export type {
+  SweepPointResult,
+  SweepResults,
+  SweepSeed,
+  TrainingTiming,
+} from './sweep/sweep-results.js';

@@ -160,3 +160,81 @@ describe('runSweep (tiny grid: k ∈ {1, 2}, two budgets)', () => {
     expect(ran(changed, 'k1-t2048', 'experts')).toBe('ran');
   }, 120_000);
 });
+
+describe('runSweep with sweep.seedRatio (a seed per budget)', () => {
+  let ratioDir: string;
+  let ratioConfig: SweepConfigInput;
+  let r: SweepRunResult;
+  const ratioEvents: ProgressEvent[] = [];
+  beforeAll(async () => {
+    ratioDir = await mkdtemp(join(tmpdir(), 'cbtm-sweep-ratio-'));
+    const base = tinyConfig(join(ratioDir, 'sweep'));
+    ratioConfig = {
+      ...base,
+      eval: { maxDocs: 4, maxTokensPerDoc: 32 },
+      report: { enabled: false },
+      sweep: { k: [1, 2], tokens: [1024, 2048], topK: ['all'], seedRatio: 2 },
+    };
+    r = await runSweep(ratioConfig, { onProgress: (e) => void ratioEvents.push(e) });
+  }, 240_000);
+  afterAll(async () => {
+    await rm(ratioDir, { recursive: true, force: true });
+  });
+
+  it('trains one seed per budget, of seedRatio × its tokens, and branches that budget from it', async () => {
+    expect(r.runs.map((x) => x.name)).toEqual([
+      'seed-t1024',
+      'seed-t2048',
+      'k1-t1024',
+      'k1-t2048',
+      'k2-t1024',
+      'k2-t2048',
+    ]);
+    expect(ran(r, 'seed-t1024', 'seed')).toBe('ran');
+    expect(ran(r, 'seed-t2048', 'seed')).toBe('ran');
+    // The second seed run reuses the first one's embedding, clusters, shards and tokenizer.
+    for (const stage of ['embed', 'cluster', 'shard', 'tokenizer'])
+      expect(ran(r, 'seed-t2048', stage)).toBe('reused');
+    for (const [budget, requested] of [
+      [1024, 2048],
+      [2048, 4096],
+    ] as const) {
+      const seedDir = join(r.out, `seed-t${budget}`, 'seed');
+      const seedState = await readJsonFile<{ tokens: number }>(join(seedDir, 'train-state.json'));
+      // Whole batches of 8 × 32 tokens (tinyConfig), at least the requested count.
+      expect(seedState.tokens).toBeGreaterThanOrEqual(requested);
+      expect(seedState.tokens).toBeLessThan(requested + 8 * 32);
+      for (const k of [1, 2]) {
+        const point = r.results.points.find((p) => p.k === k && p.tokens === budget)!;
+        expect(point.seed).toEqual({
+          dir: join(`seed-t${budget}`, 'seed'),
+          tokens: seedState.tokens,
+          training: expect.objectContaining({ tokens: seedState.tokens }),
+        });
+        const state = await readJsonFile<{ initFrom: string }>(
+          join(r.out, point.run, 'experts', '0', 'train-state.json'),
+        );
+        expect(state.initFrom).toBe(seedDir);
+      }
+    }
+    expect(r.results.seed).toBeNull();
+    expect(r.results.seedRatio).toBe(2);
+    const html = await readFile(r.report, 'utf8');
+    expect(html).toContain('trained on 2 × the budget');
+  });
+
+  it('counts every seed run in its progress', () => {
+    const sweep = ratioEvents.filter((e) => e.stage === 'sweep');
+    expect(sweep[0]).toMatchObject({ status: 'start', done: 0, total: 6 });
+    expect(sweep.at(-1)).toMatchObject({ status: 'done', done: 6, total: 6 });
+  });
+
+  it('reuses every seed and grid point on a rerun', async () => {
+    const again = await runSweep(ratioConfig);
+    for (const x of again.runs)
+      expect(x.stages.filter((s) => s.status === 'ran').map((s) => `${x.name}/${s.name}`)).toEqual(
+        [],
+      );
+    expect(again.results.points).toEqual(r.results.points);
+  }, 120_000);
+});

@@ -18,11 +18,12 @@ import {
   type SweepConfigInput,
 } from './sweep-config.js';
 import { renderSweepHtml, renderSweepSvg } from './sweep-figure.js';
-import { SWEEP_LAYOUT, type SweepPoint, sweepPoints } from './sweep-layout.js';
+import { SWEEP_LAYOUT, type SweepPoint, seedRunFor, sweepPoints } from './sweep-layout.js';
 import {
   perplexitiesOf,
   type SweepPointResult,
   type SweepResults,
+  type SweepSeed,
   trainingTiming,
 } from './sweep-results.js';
 
@@ -60,6 +61,8 @@ export interface SweepRunResult {
 
 /** The stages of the seed run: everything the grid runs share, and the seed model. */
 const SEED_RUN_STAGES: readonly StageName[] = ['embed', 'cluster', 'shard', 'tokenizer', 'seed'];
+/** What a budget's own seed run takes from the first seed run (`sweep.seedRatio`). */
+const FROM_FIRST_SEED_RUN: readonly StageName[] = ['embed', 'cluster', 'shard', 'tokenizer'];
 /** What a grid run takes from the seed run (a k-independent config hash). */
 const FROM_SEED_RUN: readonly StageName[] = ['embed', 'tokenizer'];
 /** What a grid run takes from an earlier run with the same k. */
@@ -72,15 +75,23 @@ function pointConfig(
   seedModel: string | null,
   sweep: SweepConfig['sweep'],
 ): CbtmConfig {
+  const seedTokens = seedTokensFor(base, sweep, point.tokens);
   return {
     ...base,
     out: dir,
     cluster: { ...base.cluster, k: point.k },
-    train: { ...base.train, tokens: point.tokens, seedFrom: seedModel },
+    train: { ...base.train, tokens: point.tokens, seedTokens, seedFrom: seedModel },
     // k = 1 is the dense model, so no grid run trains baselines of its own.
     baselines: { dense: false, random: false },
     eval: { ...base.eval, topK: sweep.topK ?? base.eval.topK },
   };
+}
+
+/** The seed size of a budget: `train.seedTokens`, or `sweep.seedRatio` × the budget. */
+function seedTokensFor(base: CbtmConfig, sweep: SweepConfig['sweep'], tokens: number): number {
+  return sweep.seedRatio === null
+    ? base.train.seedTokens
+    : Math.max(1, Math.round(sweep.seedRatio * tokens));
 }
 
 async function trainedTokens(dirs: readonly string[]): Promise<number> {
@@ -130,7 +141,11 @@ export async function runSweep(
     ...(options.onProgress ? { onProgress: options.onProgress } : {}),
     log,
   };
-  const total = points.length + 1;
+  // One seed run shared by every budget, or (sweep.seedRatio) one per budget, in budget order.
+  const perBudget = config.sweep.seedRatio !== null;
+  const budgets = [...new Set(points.map((p) => p.tokens))].sort((a, b) => a - b);
+  const seedRunNames = perBudget ? budgets.map(seedRunFor) : [SWEEP_LAYOUT.seedRun];
+  const total = points.length + seedRunNames.length;
   const progress = (status: 'start' | 'progress' | 'done', done: number, message: string) =>
     void options.onProgress?.({ stage: 'sweep', status, done, total, unit: 'runs', message });
   const resultsFile = join(out, SWEEP_LAYOUT.results);
@@ -138,36 +153,57 @@ export async function runSweep(
   const report = join(out, SWEEP_LAYOUT.report);
   const earlier = await readJsonFile<SweepResults>(resultsFile).catch(() => null);
 
-  progress('start', 0, `seed run + ${points.length} grid points`);
-  const seedRunDir = join(out, SWEEP_LAYOUT.seedRun);
-  log(`cbtm sweep: seed run → ${seedRunDir}`);
-  const seedRun = await runPipeline(
-    { ...base, out: seedRunDir, cluster: { ...base.cluster, k: 1 } },
-    { ...run, stages: SEED_RUN_STAGES },
-  );
-  const seedModel =
-    base.train.seedFrom ?? (base.train.seedTokens > 0 ? join(seedRunDir, 'seed') : null);
-  const seed: SweepResults['seed'] =
-    seedModel === null
-      ? null
-      : {
-          dir: relative(out, seedModel) || '.',
-          tokens: (await trainedTokens([seedModel])) || base.train.seedTokens,
-          training:
-            base.train.seedFrom !== null
-              ? null
-              : trainingTiming(
-                  stageReport(seedRun, 'seed'),
-                  await trainedTokens([seedModel]),
-                  (await RunDir.open(seedRunDir)).stage('seed')?.completedAt ?? null,
-                  earlier?.seed?.training,
-                ),
-        };
-  progress('progress', 1, 'seed run done');
+  progress('start', 0, `${seedRunNames.length} seed run(s) + ${points.length} grid points`);
+  const runs: { name: string; stages: readonly StageReport[] }[] = [];
+  /** Each budget's seed model and what it cost (one entry per budget, shared or not). */
+  const seeds = new Map<number, { model: string | null; info: SweepSeed | null }>();
+  for (const [i, name] of seedRunNames.entries()) {
+    throwIfAborted(options.signal);
+    const seedRunDir = join(out, name);
+    const budget = perBudget ? budgets[i]! : null;
+    const seedTokens =
+      budget === null ? base.train.seedTokens : seedTokensFor(base, config.sweep, budget);
+    if (i > 0) await shareStages(join(out, seedRunNames[0]!), seedRunDir, FROM_FIRST_SEED_RUN);
+    log(
+      `cbtm sweep: seed run → ${seedRunDir}${budget === null ? '' : ` (${seedTokens} tokens, for ${budget})`}`,
+    );
+    const seedRun = await runPipeline(
+      {
+        ...base,
+        out: seedRunDir,
+        cluster: { ...base.cluster, k: 1 },
+        train: { ...base.train, seedTokens },
+      },
+      { ...run, stages: SEED_RUN_STAGES },
+    );
+    runs.push({ name, stages: seedRun.stages });
+    const model = base.train.seedFrom ?? (seedTokens > 0 ? join(seedRunDir, 'seed') : null);
+    const before =
+      budget === null
+        ? earlier?.seed?.training
+        : earlier?.points.find((p) => p.tokens === budget && p.seed)?.seed?.training;
+    const info: SweepSeed | null =
+      model === null
+        ? null
+        : {
+            dir: relative(out, model) || '.',
+            tokens: (await trainedTokens([model])) || seedTokens,
+            training:
+              base.train.seedFrom !== null
+                ? null
+                : trainingTiming(
+                    stageReport(seedRun, 'seed'),
+                    await trainedTokens([model]),
+                    (await RunDir.open(seedRunDir)).stage('seed')?.completedAt ?? null,
+                    before,
+                  ),
+          };
+    for (const t of budget === null ? budgets : [budget]) seeds.set(t, { model, info });
+    progress('progress', i + 1, `${name} done`);
+  }
+  const seed = perBudget ? null : (seeds.get(budgets[0]!)?.info ?? null);
+  const seedRunDir = join(out, seedRunNames[0]!);
 
-  const runs: { name: string; stages: readonly StageReport[] }[] = [
-    { name: SWEEP_LAYOUT.seedRun, stages: seedRun.stages },
-  ];
   const done: SweepPointResult[] = [];
   let validation: SweepResults['validation'] = null;
   const donors = new Map<number, string>();
@@ -178,6 +214,7 @@ export async function runSweep(
       createdAt: new Date().toISOString(),
       grid: { k: config.sweep.k, tokens: config.sweep.tokens, topK, plot: config.sweep.plot },
       seed,
+      ...(perBudget ? { seedRatio: config.sweep.seedRatio } : {}),
       validation,
       points: done,
     };
@@ -199,7 +236,11 @@ export async function runSweep(
     log(
       `cbtm sweep: ${point.name} (${i + 1}/${points.length})${copied.length ? `, starting from ${copied.join(', ')} of ${relative(out, donor ?? seedRunDir)}` : ''}`,
     );
-    const result = await runPipeline(pointConfig(base, point, dir, seedModel, config.sweep), run);
+    const budgetSeed = seeds.get(point.tokens)!;
+    const result = await runPipeline(
+      pointConfig(base, point, dir, budgetSeed.model, config.sweep),
+      run,
+    );
     runs.push({ name: point.name, stages: result.stages });
     donors.set(point.k, dir);
 
@@ -232,9 +273,10 @@ export async function runSweep(
         manifest.stage('experts')?.completedAt ?? null,
         previous?.training,
       ),
+      ...(perBudget ? { seed: budgetSeed.info } : {}),
     });
     await write();
-    progress('progress', i + 2, point.name);
+    progress('progress', i + 1 + seedRunNames.length, point.name);
   }
   const results = await write();
   progress('done', total, `${points.length} grid points`);

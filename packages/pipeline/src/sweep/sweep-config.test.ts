@@ -21,6 +21,7 @@ describe('sweep config', () => {
       tokens: [250_000, 500_000, 1_000_000],
       topK: null,
       plot: 'all',
+      seedRatio: null,
     });
     expect(config.out).toBe('runs/sweep');
     expect(config.train.seedFrom).toBeNull();
@@ -59,5 +60,15 @@ describe('sweep config', () => {
   it('orders the grid by k, then budget', () => {
     const points = sweepPoints(resolveSweepConfig({ sweep: { k: [4, 1], tokens: [20, 10] } }));
     expect(points.map((p) => p.name)).toEqual(['k1-t10', 'k1-t20', 'k4-t10', 'k4-t20']);
+  });
+  it('takes a seed ratio, positive only, and not together with train.seedFrom', () => {
+    expect(resolveSweepConfig({ sweep: { seedRatio: 3 } }).sweep.seedRatio).toBe(3);
+    expect(resolveSweepConfig({}).sweep.seedRatio).toBeNull();
+    expect(() => resolveSweepConfig({ sweep: { seedRatio: 0 } })).toThrow(/sweep\.seedRatio/);
+    expect(() =>
+      resolveSweepConfig({ sweep: { seedRatio: 3 }, train: { seedFrom: 'runs/big/dense' } }),
+    ).toThrow(
+      'Invalid sweep config: sweep.seedRatio trains a seed for each budget, so train.seedFrom (one seed for all) must be null; set one of them.',
+    );
   });
 });

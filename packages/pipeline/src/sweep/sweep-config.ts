@@ -37,6 +37,14 @@ const sweepSectionSchema = z
     plot: topKSchema
       .default('all')
       .describe('The c-BTM setting drawn in the first figure (one figure follows per setting).'),
+    seedRatio: z
+      .number()
+      .positive()
+      .nullable()
+      .default(null)
+      .describe(
+        'Train a seed per budget, of seedRatio × the budget tokens (`<out>/seed-t<tokens>/`), instead of one shared seed of train.seedTokens: c-BTM leads dense by more as the budget grows only while the seed is several times the phase after it (docs: Fidelity). Not with train.seedFrom. null: one shared seed.',
+      ),
   })
   .prefault({});
 
@@ -116,7 +124,15 @@ export function resolveSweepConfig(
     );
   }
   const result = sweepConfigSchema.safeParse(raw);
-  if (result.success) return result.data;
+  if (result.success) {
+    if (result.data.sweep.seedRatio !== null && result.data.train.seedFrom !== null) {
+      throw new CbtmError(
+        'E_CONFIG_INVALID',
+        `${where}: sweep.seedRatio trains a seed for each budget, so train.seedFrom (one seed for all) must be null; set one of them.`,
+      );
+    }
+    return result.data;
+  }
   const messages = formatConfigIssues(result.error.issues, raw, sweepConfigJsonSchema());
   throw new CbtmError('E_CONFIG_INVALID', `${where}: ${messages.join('; ')}.`, {
     cause: result.error,

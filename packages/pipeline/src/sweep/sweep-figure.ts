@@ -171,9 +171,17 @@ export function renderSweepHtml(results: SweepResults): string {
     })
     .join('\n');
   const head = keys.map((k) => `<th>${k}</th><th>vs dense</th>`).join('');
-  const seed = results.seed
-    ? `Every run branches from one seed model trained on ${results.seed.tokens.toLocaleString('en-US')} tokens (${escapeXml(results.seed.dir)}).`
-    : 'Every model starts from scratch (no seed).';
+  const seed = results.seedRatio
+    ? `The runs of each budget branch from a seed model of their own, trained on ${results.seedRatio} × the budget (${results.points
+        .filter((p, i, all) => p.seed && all.findIndex((q) => q.tokens === p.tokens) === i)
+        .map(
+          (p) =>
+            `${p.seed!.tokens.toLocaleString('en-US')} tokens before ${p.tokens.toLocaleString('en-US')}`,
+        )
+        .join('; ')}).`
+    : results.seed
+      ? `Every run branches from one seed model trained on ${results.seed.tokens.toLocaleString('en-US')} tokens (${escapeXml(results.seed.dir)}).`
+      : 'Every model starts from scratch (no seed).';
   const v = results.validation;
   const valid = v
     ? `Validation corpus: ${escapeXml(v.name ?? 'n/a')}, ${v.documents} documents, ${v.tokens.toLocaleString('en-US')} tokens.`

@@ -50,6 +50,19 @@ export function sweepPoints(config: Pick<SweepConfig, 'sweep'>): SweepPoint[] {
   return ks.flatMap((k) => budgets.map((tokens) => ({ name: `k${k}-t${tokens}`, k, tokens })));
 }
 
+/**
+ * The seed run of a budget when the sweep trains a seed per budget (`sweep.seedRatio`):
+ * `seed-t<tokens>`.
+ *
+ * @example
+ * ```ts
+ * seedRunFor(500_000); // 'seed-t500000'
+ * ```
+ */
+export function seedRunFor(tokens: number): string {
+  return `${SWEEP_LAYOUT.seedRun}-t${tokens}`;
+}
+
 /** Absolute path of a sweep file or run folder. */
 export function sweepPath(out: string, ...parts: string[]): string {
   return join(out, ...parts);

@@ -47,6 +47,27 @@ export interface SweepPointResult {
   /** Validation perplexity per domain, per top-k setting. */
   readonly perDomain: Readonly<Record<string, Readonly<Record<string, number>>>>;
   readonly training: TrainingTiming;
+  /**
+   * The seed model this point branched from, when the sweep trains a seed per budget
+   * (`sweep.seedRatio`); absent when every point shares the results' `seed`.
+   */
+  readonly seed?: SweepSeed | null;
+}
+
+/**
+ * A seed model of a sweep: where it is, what it trained on, and what that cost.
+ *
+ * @example
+ * ```ts
+ * const s: SweepSeed = { dir: 'seed/seed', tokens: 750_000, training: null };
+ * ```
+ */
+export interface SweepSeed {
+  /** Its folder, relative to the sweep's folder. */
+  readonly dir: string;
+  /** Tokens the seed was trained on. */
+  readonly tokens: number;
+  readonly training: TrainingTiming | null;
 }
 
 /**
@@ -68,13 +89,13 @@ export interface SweepResults {
     readonly topK: readonly TopK[];
     readonly plot: TopK;
   };
-  /** The shared seed model every grid run branched from (null: they start from scratch). */
-  readonly seed: {
-    readonly dir: string;
-    /** Tokens the seed was trained on. */
-    readonly tokens: number;
-    readonly training: TrainingTiming | null;
-  } | null;
+  /**
+   * The shared seed model every grid run branched from (null: they start from scratch, or each
+   * budget has its own seed: see `seedRatio` and each point's `seed`).
+   */
+  readonly seed: SweepSeed | null;
+  /** `sweep.seedRatio`: each budget's seed trained on this many times its tokens (absent: one shared seed). */
+  readonly seedRatio?: number | null;
   /** The validation corpus (the same for every point). */
   readonly validation: {
     readonly name: string | null;
