@@ -21,7 +21,16 @@ import {
 import { StopSequenceBuffer } from './stop-sequences.js';
 import type { ContextEmbedder, EnsembleTokenizer, ExpertModel } from './types.js';
 
-/** How mixture weights follow the text. */
+/**
+ * How mixture weights follow the text: re-routed at every position (`'per-token'`), or routed
+ * once on the text's first tokens (`'per-sequence'`).
+ *
+ * @example
+ * ```ts
+ * const mode: WeightsMode = 'per-sequence';
+ * await ensemble.scoreSequence(text, { weightsMode: mode, topK: 1 });
+ * ```
+ */
 export type WeightsMode = 'per-token' | 'per-sequence';
 
 /**
@@ -207,10 +216,15 @@ export interface EnsembleParts {
  * ```
  */
 export class Ensemble {
+  /** Turns text into the ids every expert shares. */
   readonly tokenizer: EnsembleTokenizer;
+  /** Embeds the context that routing sees. */
   readonly embedder: ContextEmbedder;
+  /** The experts, each loaded on first use. */
   readonly experts: ExpertPool;
+  /** Weights the experts for a context embedding. */
   readonly router: Routing;
+  /** Words between re-embeddings, for embedders without incremental prefixes. */
   readonly reembedStride: number;
 
   constructor(parts: EnsembleParts) {
