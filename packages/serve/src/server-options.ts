@@ -2,7 +2,14 @@ import type { Ensemble } from '@cbtm/ensemble';
 import type { LoadRunOptions } from '@cbtm/ensemble/node';
 import type { RouteOptions } from '@cbtm/route';
 
-/** Options of {@link createServer}. */
+/**
+ * Options of {@link createServer}.
+ *
+ * @example
+ * ```ts
+ * const server = await createServer('runs/demo', { port: 0, maxLoadedExperts: 2, routing: { topK: 2 } });
+ * ```
+ */
 export interface ServeOptions {
   /** TCP port; 0 picks a free one (read it back from `server.port`). @default 8080 */
   readonly port?: number;
@@ -65,7 +72,16 @@ export interface ServedRequest {
   readonly tokens?: number;
 }
 
-/** A running inference server (see {@link createServer}). */
+/**
+ * A running inference server (see {@link createServer}).
+ *
+ * @example
+ * ```ts
+ * const server = await createServer('runs/demo', { port: 0 });
+ * console.log(`${server.url}: ${server.ensemble.k} experts on ${server.backend}`);
+ * await server.close();
+ * ```
+ */
 export interface InferenceServer {
   /** `http://host:port`. */
   readonly url: string;
