@@ -202,6 +202,7 @@ export async function evaluate(
         let r: RouteResult[];
         if (m.method.kind === 'expert')
           r = new Array(seq.targets.length).fill(fixedRoute(m.method.expert));
+        // A single-model ensemble routes everything to its one expert, with weight 1.
         else if (m.method.kind === 'dense') r = await m.ensemble.planRoutes(seq);
         else {
           r = await m.ensemble.planRoutes(seq, {
@@ -212,22 +213,22 @@ export async function evaluate(
           });
         }
         routes.push(r);
-        const perSet = needed.get(m.ensemble) ?? new Map<number, Set<number>>();
-        needed.set(m.ensemble, perSet);
+        const perEnsemble = needed.get(m.ensemble) ?? new Map<number, Set<number>>();
+        needed.set(m.ensemble, perEnsemble);
         const used = new Set(r.flatMap((x) => x.experts));
         expertsRun.set(m.name, expertsRun.get(m.name)! + used.size);
         for (const j of used) {
-          const docs = perSet.get(j) ?? new Set<number>();
+          const docs = perEnsemble.get(j) ?? new Set<number>();
           docs.add(d);
-          perSet.set(j, docs);
+          perEnsemble.set(j, docs);
         }
       }
       plans.set(m.name, routes);
     }
     const targets = new Map<Ensemble, Map<number, Map<number, Float64Array>>>();
     for (const [ensemble, perExpert] of needed) {
-      const bySet = new Map<number, Map<number, Float64Array>>();
-      targets.set(ensemble, bySet);
+      const byEnsemble = new Map<number, Map<number, Float64Array>>();
+      targets.set(ensemble, byEnsemble);
       for (const j of [...perExpert.keys()].sort((a, b) => a - b)) {
         throwIfAborted(options.signal);
         const docIdx = [...perExpert.get(j)!].sort((a, b) => a - b);
@@ -239,15 +240,15 @@ export async function evaluate(
         docIdx.forEach((d, i) => {
           byDoc.set(d, lps[i]!);
         });
-        bySet.set(j, byDoc);
+        byEnsemble.set(j, byDoc);
       }
     }
     for (const m of methods) {
       const routes = plans.get(m.name)!;
-      const bySet = targets.get(m.ensemble)!;
+      const byEnsemble = targets.get(m.ensemble)!;
       for (let d = 0; d < batch.length; d++) {
         const rows = new Map<number, Float64Array>();
-        for (const [j, byDoc] of bySet) {
+        for (const [j, byDoc] of byEnsemble) {
           const lp = byDoc.get(d);
           if (lp) rows.set(j, lp);
         }
