@@ -4,11 +4,12 @@
 // Run: node tools/docs/run-example.mjs generate-text [run-dir] [prompt]   (default: runs/demo)
 // Prints the continuation token by token as `token  [expert:weight ...]`, then the whole text.
 // The same seed gives the same text.
-import { Ensemble } from '@cbtm/ensemble';
+import { loadRun } from '@cbtm/ensemble/node';
 
 const runDir = process.argv[2] ?? 'runs/demo';
 const prompt = process.argv[3] ?? 'And God said';
-const ensemble = await Ensemble.load(runDir, { log: () => {} });
+const run = await loadRun(runDir, { log: () => {} });
+const ensemble = run.cbtm;
 
 let text = prompt;
 for await (const t of ensemble.generate(prompt, {
@@ -23,4 +24,4 @@ for await (const t of ensemble.generate(prompt, {
   text += t.token;
 }
 console.log(`\n${text}`);
-await ensemble.dispose();
+await run.dispose();

@@ -5,11 +5,12 @@
 // Make the run first with `npm start` (or the run-pipeline example). Prints, for each text,
 // its perplexity with the top-1, top-2 and all-expert mixtures, then the route of every
 // complete word of the first text: the experts mixed there and their weights.
-import { Ensemble } from '@cbtm/ensemble';
+import { loadRun } from '@cbtm/ensemble/node';
 
 const runDir = process.argv[2] ?? 'runs/demo';
-const ensemble = await Ensemble.load(runDir, { log: () => {} });
-console.log(`${runDir}: ${ensemble.k} experts, backend ${ensemble.backend}`);
+const run = await loadRun(runDir, { log: () => {} });
+const ensemble = run.cbtm;
+console.log(`${runDir}: ${ensemble.k} experts, backend ${run.backend}`);
 
 const texts = [
   'In the beginning God created the heaven and the earth.',
@@ -41,4 +42,4 @@ for (let t = 0; t < tokens.length; t++) {
   const token = ensemble.tokenizer.decode([tokens[t]!]);
   console.log(`before ${JSON.stringify(token)} -> experts ${text}`);
 }
-await ensemble.dispose();
+await run.dispose();

@@ -9,7 +9,8 @@ import { join } from 'node:path';
 //   node tools/fidelity/ablate-eval.mjs --run runs/abl/x [--valid valid.jsonl.gz] [--max-tokens 256|all]
 import { parseArgs } from 'node:util';
 import { demoCorpusPaths, readCorpus } from '@cbtm/core';
-import { Ensemble } from '@cbtm/ensemble';
+import { evaluate, scorersFor } from '@cbtm/ensemble';
+import { loadRun } from '@cbtm/ensemble/node';
 
 const { values } = parseArgs({
   options: {
@@ -28,8 +29,8 @@ const valid = values.valid ?? (await demoCorpusPaths()).valid;
 const maxTokens =
   values['max-tokens'] === 'all' ? Number.POSITIVE_INFINITY : Number(values['max-tokens']);
 const temps = values.temperatures.split(',').map(Number);
-const ensemble = await Ensemble.load(values.run, { log: () => {} });
-const k = ensemble.k;
+const run = await loadRun(values.run, { log: () => {} });
+const k = run.cbtm.k;
 const docs = [];
 for await (const d of readCorpus(valid)) docs.push(d);
 
@@ -40,25 +41,24 @@ for (const T of temps) {
   if (k > 2) perToken.push({ kind: 'cbtm', name: `token-top2-T${T}`, topK: 2, temperature: T });
 }
 const fixed = [
-  ...(ensemble.dense ? [{ kind: 'dense', name: 'dense' }] : []),
+  ...(run.dense ? [{ kind: 'dense', name: 'dense' }] : []),
   ...Array.from({ length: k }, (_, j) => ({ kind: 'expert', name: `expert-${j}`, expert: j })),
 ];
 const seq = (prefix) => [
   { kind: 'cbtm', name: `seq${prefix}-top1`, topK: 1, weightsMode: 'per-sequence' },
   { kind: 'cbtm', name: `seq${prefix}-all`, weightsMode: 'per-sequence' },
 ];
-const base = { outFile: false, maxTokensPerDocument: maxTokens, corpusName: valid };
-const a = await ensemble.evaluate(docs, {
+const base = { maxTokensPerDocument: maxTokens, corpusName: valid, backend: run.backend };
+const a = await evaluate(scorersFor(run, [...fixed, ...perToken, ...seq(32)]), docs, {
   ...base,
-  methods: [...fixed, ...perToken, ...seq(32)],
   sequencePrefixTokens: 32,
 });
 // Routing on the whole document: the oracle (it peeks at the scored tokens; for diagnosis only).
-const b = await ensemble.evaluate(docs, {
+const b = await evaluate(scorersFor(run, seq('doc')), docs, {
   ...base,
-  methods: seq('doc'),
   sequencePrefixTokens: 1e9,
 });
+await run.dispose();
 const methods = { ...a.methods, ...b.methods };
 const dense = methods.dense?.perplexity ?? Number.NaN;
 const rows = Object.entries(methods).map(([name, m]) => ({

@@ -5,7 +5,8 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadEmbedder } from '@cbtm/embed';
-import { CompletedWords, createContextState, Ensemble } from '@cbtm/ensemble';
+import { CompletedWords, createContextState } from '@cbtm/ensemble';
+import { loadRun } from '@cbtm/ensemble/node';
 import { loadRouter } from '@cbtm/route';
 import { BpeTokenizer, GptModel, selectBackend } from '@cbtm/train';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -138,7 +139,8 @@ describe('the demo runtime agrees with the cbtm packages on an exported run', ()
   });
 
   it('generates the same greedy tokens, under the same routes, as Ensemble.generate', async () => {
-    const ensemble = await Ensemble.load(runDir, { backend: 'cpu' });
+    const run = await loadRun(runDir, { backend: 'cpu' });
+    const ensemble = run.cbtm;
     try {
       for (const [prompt, topK] of [
         ['In the beginning God created', 3],
@@ -171,7 +173,7 @@ describe('the demo runtime agrees with the cbtm packages on an exported run', ()
         }
       }
     } finally {
-      await ensemble.dispose();
+      await run.dispose();
     }
   });
 });

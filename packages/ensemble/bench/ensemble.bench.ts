@@ -10,7 +10,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Rng } from '@cbtm/core';
-import { completeTokenCount, Ensemble, perTokenContexts } from '@cbtm/ensemble';
+import { completeTokenCount, perTokenContexts } from '@cbtm/ensemble';
+import { loadRun } from '@cbtm/ensemble/node';
 import { ExactRouter, HnswRouter, loadRouter, type Router } from '@cbtm/route';
 import { currentBackend, GptModel } from '@cbtm/train';
 import { buildTinyRun } from '../src/test-utils/tiny-run.js';
@@ -75,12 +76,12 @@ const docs = run.docs
   .filter((_, i) => i % 50 === 0)
   .slice(0, 8)
   .map((d) => d.text);
-const ensemble = await Ensemble.load(root, { maxLoadedExperts: k, log: () => undefined });
+const { cbtm: ensemble } = await loadRun(root, { maxLoadedExperts: k, log: () => undefined });
 const single = await GptModel.load(join(root, 'experts', '0'));
 await single.logProbs(Int32Array.from(tok.encode(docs[0]!).slice(0, 256)));
 // Warm up every expert first: the wasm backend packs each model's weight matrices on first use.
 for (let j = 0; j < k; j++) {
-  await ensemble.experts.pool.use(j, (m) =>
+  await ensemble.experts.use(j, (m) =>
     m.logProbs(Int32Array.from(tok.encode(docs[0]!).slice(0, 256))),
   );
 }

@@ -1,18 +1,18 @@
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { AbortError } from '@cbtm/core';
+import { ExactRouter } from '@cbtm/route';
 import { describe, expect, it } from 'vitest';
 import { Ensemble } from './ensemble.js';
+import { UniformRouting } from './routing.js';
+import { prepareSequence } from './sequence.js';
 import { BigramModel } from './test-utils/bigram-model.js';
 import {
   centroids,
   completePrefix,
+  ensembleOf,
   handMixture,
   handWeights,
   letterVector,
   makeEnsemble,
-  setOf,
   tokenizer,
 } from './test-utils/fixture.js';
 import { ReembedOnlyEmbedder } from './test-utils/letter-embedder.js';
@@ -127,6 +127,7 @@ describe('Ensemble.scoreSequence', () => {
       tokenizer,
       embedder: new ReembedOnlyEmbedder('ab'),
       experts: inc.experts,
+      router: inc.router,
       reembedStride: 1,
     });
     const a = await inc.scoreSequence(text, { topK: 2 });
@@ -137,133 +138,60 @@ describe('Ensemble.scoreSequence', () => {
   });
 
   it('checks that the experts match the tokenizer', async () => {
-    const bad = new Ensemble({
-      tokenizer,
-      embedder: makeEnsemble().embedder,
-      experts: setOf([BigramModel.random(7, 1)], makeEnsemble({ k: 1 }).ensemble.experts.routing),
-    });
+    const bad = ensembleOf([BigramModel.random(7, 1)], makeEnsemble({ k: 1 }).ensemble.router);
     await expect(bad.scoreSequence('ab')).rejects.toMatchObject({ code: 'E_MODEL' });
+    await expect(bad.expertLogProbs(0, [])).rejects.toMatchObject({ code: 'E_MODEL' });
+  });
+
+  it('checks that the router fits the embedder and the experts', () => {
+    const { ensemble } = makeEnsemble();
+    const parts = { tokenizer, embedder: ensemble.embedder, experts: ensemble.experts };
+    expect(() => new Ensemble({ ...parts, router: new UniformRouting(3, 5) })).toThrow(
+      /dimension 5 but the embedder makes 2/,
+    );
+    expect(() => new Ensemble({ ...parts, router: new UniformRouting(2, 2) })).toThrow(
+      /2 centroids but there are 3 experts/,
+    );
   });
 });
 
-describe('Ensemble.evaluate', () => {
-  const corpus = [
-    { id: '1', text: 'ab ba', domain: 'x' },
-    { id: '2', text: 'bbb b a', domain: 'y' },
-    { id: '3', text: 'a aa', domain: 'x' },
-  ];
-
-  it('reports perplexity = exp(mean NLL) per method and domain and writes results.json', async () => {
-    const { ensemble, experts, dense, random } = makeEnsemble({ withBaselines: true });
-    const dir = await mkdtemp(join(tmpdir(), 'cbtm-eval-'));
-    try {
-      const outFile = join(dir, 'eval', 'results.json');
-      const results = await ensemble.evaluate(corpus, {
-        outFile,
-        batchDocuments: 2,
-        corpusName: 'tiny',
-      });
-      expect(Object.keys(results.methods)).toEqual([
-        'cbtm-top1',
-        'cbtm-top2',
-        'cbtm-all',
-        'single-expert',
-        'dense',
-        'random-all',
-      ]);
-      const tokens = corpus.reduce((s, d) => s + d.text.length + 1, 0);
-      expect(results.tokens).toBe(tokens);
-      expect(results).toMatchObject({ format: 'cbtm-eval', version: 1, backend: 'test' });
-      expect(results.corpus).toEqual({ name: 'tiny', documents: 3, domains: ['x', 'y'] });
-
-      // Recompute each method's per-token log-probabilities by hand, then exp(mean NLL).
-      const byHand = (fn: (doc: string) => number[]) => {
-        const all: number[] = [];
-        const dom: Record<string, number[]> = {};
-        for (const d of corpus) {
-          const lps = fn(d.text);
-          all.push(...lps);
-          dom[d.domain] = [...(dom[d.domain] ?? []), ...lps];
-        }
-        const ppl = (xs: number[]) => Math.exp(-xs.reduce((a, b) => a + b, 0) / xs.length);
-        return {
-          ppl: ppl(all),
-          x: ppl(dom.x!),
-          y: ppl(dom.y!),
-          nll: -all.reduce((a, b) => a + b, 0) / all.length,
-        };
-      };
-      const cbtm2 = byHand((doc) =>
-        handMixture(doc, experts, (t) =>
-          handWeights(letterVector(completePrefix(doc, t)), centroids, 3, 2, 0.1),
-        ),
-      );
-      const m2 = results.methods['cbtm-top2']!;
-      expect(m2.perplexity).toBeCloseTo(cbtm2.ppl, 4);
-      expect(m2.nll).toBeCloseTo(cbtm2.nll, 6);
-      expect(m2.tokens).toBe(tokens);
-      expect(m2.perDomain.x!.perplexity).toBeCloseTo(cbtm2.x, 4);
-      expect(m2.perDomain.y!.perplexity).toBeCloseTo(cbtm2.y, 4);
-
-      const single = byHand((doc) =>
-        handMixture(doc, experts, () =>
-          handWeights(letterVector(doc.slice(0, 32)), centroids, 3, 1, 0.1),
-        ),
-      );
-      expect(results.methods['single-expert']!.perplexity).toBeCloseTo(single.ppl, 4);
-      expect(results.methods['single-expert']!.expertsPerDocument).toBe(1);
-
-      const denseHand = byHand((doc) => handMixture(doc, [dense], () => new Map([[0, 1]])));
-      expect(results.methods.dense!.perplexity).toBeCloseTo(denseHand.ppl, 4);
-
-      const randomHand = byHand((doc) =>
-        handMixture(
-          doc,
-          random,
-          () =>
-            new Map([
-              [0, 0.5],
-              [1, 0.5],
-            ]),
-        ),
-      );
-      expect(results.methods['random-all']!.perplexity).toBeCloseTo(randomHand.ppl, 4);
-      expect(results.config).toMatchObject({ k: 3, randomRouting: 'uniform', hasDense: true });
-
-      const saved = JSON.parse(await readFile(outFile, 'utf8'));
-      expect(saved.methods['cbtm-top2'].perplexity).toBe(m2.perplexity);
-      expect(saved.format).toBe('cbtm-eval');
-    } finally {
-      await rm(dir, { recursive: true, force: true });
-    }
+describe('Ensemble.expertLogProbs', () => {
+  it('gives each sequence’s target log-probabilities under one expert, loading it once', async () => {
+    const { ensemble, experts } = makeEnsemble({ maxLoaded: 1 });
+    const seqs = ['ab a', 'bb'].map((t) => prepareSequence(tokenizer, t));
+    const [a, b] = await ensemble.expertLogProbs(1, seqs);
+    // Exactly the bigram table's entries: log p(target | previous token), eos first.
+    const own = (text: string) => {
+      const ids = [...tokenizer.encode(text), tokenizer.eosId];
+      return ids.map((x, t) => experts[1]!.logProb(t === 0 ? tokenizer.eosId : ids[t - 1]!, x));
+    };
+    expect(Array.from(a!)).toEqual(own('ab a'));
+    expect(Array.from(b!)).toEqual(own('bb'));
+    expect(ensemble.experts.loads).toBe(1);
+    expect(experts[1]!.calls).toBe(2);
   });
+});
 
-  it('loads each needed expert once per batch, within the LRU bound', async () => {
-    const { ensemble } = makeEnsemble({ maxLoaded: 1 });
-    await ensemble.evaluate(corpus, {
-      methods: [{ kind: 'cbtm' }],
-      outFile: false,
-      batchDocuments: 3,
-    });
-    expect(ensemble.experts.pool.loads).toBe(3);
-    expect(ensemble.experts.pool.loaded().length).toBe(1);
-  });
-
-  it('scores one fixed expert and rejects methods the run cannot serve', async () => {
-    const { ensemble, experts } = makeEnsemble();
-    const r = await ensemble.evaluate(['ab a'], {
-      methods: [{ kind: 'expert', expert: 2 }],
-      outFile: false,
-    });
-    const lps = handMixture('ab a', experts, () => new Map([[2, 1]]));
-    expect(r.methods['expert-2']!.perplexity).toBeCloseTo(
-      Math.exp(-lps.reduce((a, b) => a + b, 0) / lps.length),
-      4,
+describe('Ensemble.planRoutes', () => {
+  it('routes a uniform router without embedding anything', async () => {
+    const embedder = new ReembedOnlyEmbedder('ab');
+    const { randomModels, experts } = makeEnsemble();
+    const uniform = ensembleOf(randomModels, undefined, { embedder });
+    const routes = await uniform.planRoutes(prepareSequence(tokenizer, 'ab ba b'));
+    expect(embedder.inner.embedCalls).toBe(0);
+    // The same text under a real router does embed its prefixes.
+    await ensembleOf(experts, new ExactRouter(centroids, 3, 2), { embedder }).planRoutes(
+      prepareSequence(tokenizer, 'ab ba b'),
     );
-    await expect(
-      ensemble.evaluate(['ab'], { methods: [{ kind: 'dense' }], outFile: false }),
-    ).rejects.toThrow(/dense/);
-    await expect(ensemble.evaluate([], { outFile: false })).rejects.toThrow(/no non-empty/);
+    expect(embedder.inner.embedCalls).toBeGreaterThan(0);
+    expect(routes.length).toBe(8);
+    for (const r of routes) {
+      expect(r.experts).toEqual([0, 1]);
+      expect(Array.from(r.weights)).toEqual([0.5, 0.5]);
+    }
+    await expect(uniform.planRoutes(prepareSequence(tokenizer, 'ab'), { topK: 1 })).rejects.toThrow(
+      /can only mix all 2 experts/,
+    );
   });
 });
 

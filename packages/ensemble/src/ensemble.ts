@@ -1,18 +1,15 @@
 import {
   assertUnreachable,
   CbtmError,
-  type Document,
   InvalidArgumentError,
   Rng,
   throwIfAborted,
 } from '@cbtm/core';
 import type { RouteOptions, RouteResult } from '@cbtm/route';
 import { CompletedWords, createContextState } from './context-state.js';
-import { type EvalResults, type EvaluateOptions, evaluateEnsemble } from './evaluate.js';
 import type { ExpertPool } from './expert-pool.js';
-import type { LoadEnsembleOptions } from './load-ensemble.js';
 import { mixDistributions, mixSequence } from './mixture.js';
-import { type Routing, routeOrPrior } from './routing.js';
+import { type Routing, routeOrPrior, UniformRouting } from './routing.js';
 import { resolveSamplingOptions, type SamplingOptions, sampleToken } from './sampling.js';
 import {
   expertTargetLogProbs,
@@ -24,7 +21,16 @@ import {
 import { StopSequenceBuffer } from './stop-sequences.js';
 import type { ContextEmbedder, EnsembleTokenizer, ExpertModel } from './types.js';
 
-/** How mixture weights follow the text. */
+/**
+ * How mixture weights follow the text: re-routed at every position (`'per-token'`), or routed
+ * once on the text's first tokens (`'per-sequence'`).
+ *
+ * @example
+ * ```ts
+ * const mode: WeightsMode = 'per-sequence';
+ * await ensemble.scoreSequence(text, { weightsMode: mode, topK: 1 });
+ * ```
+ */
 export type WeightsMode = 'per-token' | 'per-sequence';
 
 /**
@@ -170,41 +176,24 @@ export interface GeneratedToken {
 }
 
 /**
- * A group of experts with the routing that mixes them: the c-BTM experts, the random-cluster
- * baseline, or the dense model (one expert, fixed route).
+ * The parts of an {@link Ensemble}. `loadRun` (from `@cbtm/ensemble/node`) builds them from a
+ * run directory; tests and browsers build them from models in memory.
  *
  * @example
  * ```ts
- * const set: ExpertSet = { pool, routing: router };
- * ```
- */
-export interface ExpertSet {
-  readonly pool: ExpertPool;
-  /** Omitted for a single fixed model (dense). */
-  readonly routing?: Routing;
-}
-
-/**
- * The parts of an ensemble; {@link Ensemble.load} builds them from a run directory.
- *
- * @example
- * ```ts
- * const ensemble = new Ensemble({ tokenizer, embedder, experts: { pool, routing: router } });
+ * const ensemble = new Ensemble({ tokenizer, embedder, experts: new ExpertPool(k, load), router });
  * ```
  */
 export interface EnsembleParts {
   readonly tokenizer: EnsembleTokenizer;
   readonly embedder: ContextEmbedder;
-  readonly experts: ExpertSet;
-  readonly dense?: ExpertSet;
-  readonly random?: ExpertSet;
-  /** The run directory, where `evaluate` writes `eval/results.json`. */
-  readonly runDir?: string;
+  /** The experts, loaded on first use. */
+  readonly experts: ExpertPool;
   /**
-   * Tensor backend name for reports.
-   * @default 'unknown'
+   * Weights the experts for a context. A single model (the dense baseline) takes
+   * `new UniformRouting(1, embedder.dimension)`.
    */
-  readonly backend?: string;
+  readonly router: Routing;
   /**
    * For embedders without incremental prefixes: re-embed the prefix every this many words.
    * @default 8
@@ -213,76 +202,61 @@ export interface EnsembleParts {
 }
 
 /**
- * A c-BTM sparse ensemble: routes each position's context to the nearest experts, runs only
- * those experts, and mixes their next-token distributions, p(x_t) = Σ_j w_j(t) p_j(x_t).
+ * A c-BTM sparse ensemble: a tokenizer, an embedder, experts and a router. It routes each
+ * position's context to the nearest experts, runs only those experts, and mixes their
+ * next-token distributions, p(x_t) = Σ_j w_j(t) p_j(x_t). The baselines are ensembles too: the
+ * dense model is one expert under `UniformRouting(1, d)`, the random-cluster experts are k
+ * experts under their own router (or `UniformRouting(k, d)`).
  *
  * @example
  * ```ts
- * const ensemble = await Ensemble.load('runs/demo');
+ * const { cbtm: ensemble } = await loadRun('runs/demo'); // from '@cbtm/ensemble/node'
  * const { perplexity } = await ensemble.scoreSequence('In the beginning God created', { topK: 2 });
  * for await (const t of ensemble.generate('In the beginning', { maxTokens: 20, seed: 1 })) process.stdout.write(t.token);
  * ```
  */
 export class Ensemble {
+  /** Turns text into the ids every expert shares. */
   readonly tokenizer: EnsembleTokenizer;
+  /** Embeds the context that routing sees. */
   readonly embedder: ContextEmbedder;
-  readonly experts: ExpertSet;
-  readonly dense: ExpertSet | undefined;
-  readonly random: ExpertSet | undefined;
-  readonly runDir: string | undefined;
-  readonly backend: string;
+  /** The experts, each loaded on first use. */
+  readonly experts: ExpertPool;
+  /** Weights the experts for a context embedding. */
+  readonly router: Routing;
+  /** Words between re-embeddings, for embedders without incremental prefixes. */
   readonly reembedStride: number;
 
   constructor(parts: EnsembleParts) {
-    if (!parts.experts.routing) {
-      throw new InvalidArgumentError('The c-BTM expert set needs a routing (a Router).');
+    if (parts.router.dimension !== parts.embedder.dimension) {
+      throw new CbtmError(
+        'E_MODEL',
+        `The router has dimension ${parts.router.dimension} but the embedder makes ${parts.embedder.dimension}. Rebuild the router from this run's clusters.`,
+      );
+    }
+    if (parts.router.k !== parts.experts.count) {
+      throw new CbtmError(
+        'E_MODEL',
+        `The router has ${parts.router.k} centroids but there are ${parts.experts.count} experts.`,
+      );
     }
     this.tokenizer = parts.tokenizer;
     this.embedder = parts.embedder;
     this.experts = parts.experts;
-    this.dense = parts.dense;
-    this.random = parts.random;
-    this.runDir = parts.runDir;
-    this.backend = parts.backend ?? 'unknown';
+    this.router = parts.router;
     this.reembedStride = parts.reembedStride ?? 8;
-    for (const [name, set] of [
-      ['experts', parts.experts],
-      ['random', parts.random],
-    ] as const) {
-      if (set?.routing && set.routing.dimension !== parts.embedder.dimension) {
-        throw new CbtmError(
-          'E_MODEL',
-          `The ${name} router has dimension ${set.routing.dimension} but the embedder makes ${parts.embedder.dimension}. Rebuild the router from this run's clusters.`,
-        );
-      }
-      if (set?.routing && set.routing.k !== set.pool.count) {
-        throw new CbtmError(
-          'E_MODEL',
-          `The ${name} router has ${set.routing.k} centroids but there are ${set.pool.count} experts.`,
-        );
-      }
-    }
   }
 
   /**
-   * Opens a run directory: the tokenizer, the embedder and the router now, each expert
-   * lazily on first use, with at most `maxLoadedExperts` loaded at once. Also finds the dense
-   * baseline (`<run>/dense/`) and the random-cluster experts (`<run>/random/experts/<j>/`).
+   * Number of experts.
    *
    * @example
    * ```ts
-   * const ensemble = await Ensemble.load('runs/demo', { maxLoadedExperts: 2 });
+   * ensemble.k; // 4
    * ```
    */
-  static async load(runDir: string, options: LoadEnsembleOptions = {}): Promise<Ensemble> {
-    // Loaded on demand so importing @cbtm/ensemble does not pull in TensorFlow.js.
-    const { loadEnsemble } = await import('./load-ensemble.js');
-    return loadEnsemble(runDir, options);
-  }
-
-  /** Number of c-BTM experts. */
   get k(): number {
-    return this.experts.pool.count;
+    return this.experts.count;
   }
 
   /**
@@ -298,12 +272,12 @@ export class Ensemble {
   async scoreSequence(text: string, options: ScoreOptions = {}): Promise<SequenceScore> {
     throwIfAborted(options.signal);
     const seq = prepareSequence(this.tokenizer, text, options);
-    const routes = await this.planRoutes(seq, this.experts.routing!, options);
+    const routes = await this.planRoutes(seq, options);
     const expertsRun = [...new Set(routes.flatMap((r) => r.experts))].sort((a, b) => a - b);
     const targets = new Map<number, Float64Array>();
     for (const j of expertsRun) {
       throwIfAborted(options.signal);
-      targets.set(j, await this.experts.pool.use(j, (m) => this.#checked(m, seq)));
+      targets.set(j, (await this.expertLogProbs(j, [seq]))[0]!);
     }
     const tokenLogProbs = mixSequence(targets, routes);
     let nll = 0;
@@ -320,21 +294,23 @@ export class Ensemble {
   }
 
   /**
-   * The route of every position of a prepared sequence under `routing`.
+   * The route of every position of a prepared sequence: the experts each position mixes and
+   * their weights. A {@link UniformRouting} ignores the context, so nothing is embedded for it.
    *
    * @example
    * ```ts
-   * const routes = await ensemble.planRoutes(prepareSequence(ensemble.tokenizer, text), router, { topK: 2 });
+   * const routes = await ensemble.planRoutes(prepareSequence(ensemble.tokenizer, text), { topK: 2 });
    * ```
    */
-  async planRoutes(
-    seq: PreparedSequence,
-    routing: Routing,
-    options: ScoreOptions = {},
-  ): Promise<RouteResult[]> {
+  async planRoutes(seq: PreparedSequence, options: ScoreOptions = {}): Promise<RouteResult[]> {
+    const routing = this.router;
     const mode = options.weightsMode ?? defaultScoreOptions.weightsMode;
     const routeOptions: RouteOptions = { topK: options.topK, temperature: options.temperature };
     const n = seq.targets.length;
+    if (routing instanceof UniformRouting) {
+      const route = routeOrPrior(routing, new Float32Array(routing.dimension), routeOptions);
+      return new Array<RouteResult>(n).fill(route);
+    }
     switch (mode) {
       case 'per-token': {
         const { vectors, index } = await perTokenContexts(
@@ -363,21 +339,24 @@ export class Ensemble {
   }
 
   /**
-   * Perplexity of a corpus under several methods (c-BTM at several top-k, a single expert,
-   * the dense and random-cluster baselines when the run has them), overall and per domain.
-   * Writes `<run>/eval/results.json` unless told otherwise. See {@link EvaluateOptions}.
+   * Log-probability of every target of each prepared sequence under expert `expert` alone:
+   * one causal pass per sequence, the expert loaded once for all of them.
    *
    * @example
    * ```ts
-   * const results = await ensemble.evaluate(readCorpus('valid.jsonl.gz'));
-   * console.log(results.methods['cbtm-top2'].perplexity);
+   * const [lp] = await ensemble.expertLogProbs(2, [prepareSequence(ensemble.tokenizer, 'The court')]);
    * ```
    */
-  evaluate(
-    corpus: Iterable<Document | string> | AsyncIterable<Document | string>,
-    options: EvaluateOptions = {},
-  ): Promise<EvalResults> {
-    return evaluateEnsemble(this, corpus, options);
+  async expertLogProbs(
+    expert: number,
+    sequences: readonly PreparedSequence[],
+  ): Promise<Float64Array[]> {
+    return this.experts.use(expert, async (m) => {
+      this.#checkVocab(m);
+      const out: Float64Array[] = [];
+      for (const seq of sequences) out.push(await expertTargetLogProbs(m, seq));
+      return out;
+    });
   }
 
   /**
@@ -403,7 +382,7 @@ export class Ensemble {
     const stops = new StopSequenceBuffer<GeneratedToken>(
       options.stop ?? defaultGenerateOptions.stop,
     );
-    const routing = this.experts.routing!;
+    const routing = this.router;
     const tok = this.tokenizer;
     const context: number[] = [tok.eosId];
     const words = new CompletedWords(tok);
@@ -420,7 +399,7 @@ export class Ensemble {
       if (!route || ctx.dirty) route = routeOrPrior(routing, await ctx.vector(), options.routing);
       const rows: Float32Array[] = [];
       for (const j of route.experts) {
-        rows.push(await this.experts.pool.use(j, (m) => this.#nextTokenRow(m, context)));
+        rows.push(await this.experts.use(j, (m) => this.#nextTokenRow(m, context)));
       }
       const mixed = mixDistributions(rows, route.weights);
       const id = sampleToken(mixed, sampling, rng);
@@ -445,17 +424,16 @@ export class Ensemble {
     for (const r of stops.flush()) yield r;
   }
 
-  /** Disposes every loaded model. */
+  /**
+   * Disposes every loaded expert.
+   *
+   * @example
+   * ```ts
+   * await ensemble.dispose();
+   * ```
+   */
   async dispose(): Promise<void> {
-    await this.experts.pool.dispose();
-    await this.dense?.pool.dispose();
-    await this.random?.pool.dispose();
-  }
-
-  /** Target log-probabilities of `seq` under `model`, after checking the vocabulary. @internal */
-  async #checked(model: ExpertModel, seq: PreparedSequence): Promise<Float64Array> {
-    this.#checkVocab(model);
-    return expertTargetLogProbs(model, seq);
+    await this.experts.dispose();
   }
 
   async #nextTokenRow(model: ExpertModel, context: readonly number[]): Promise<Float32Array> {
@@ -474,19 +452,5 @@ export class Ensemble {
         `An expert has vocabulary size ${model.config.vocabSize} but the tokenizer has ${this.tokenizer.vocabSize}; they come from different runs.`,
       );
     }
-  }
-
-  /** Scores a prepared sequence under one expert set (used by evaluate). @internal */
-  static async targetsFor(
-    ensemble: Ensemble,
-    set: ExpertSet,
-    expert: number,
-    sequences: readonly PreparedSequence[],
-  ): Promise<Float64Array[]> {
-    return set.pool.use(expert, async (m) => {
-      const out: Float64Array[] = [];
-      for (const seq of sequences) out.push(await ensemble.#checked(m, seq));
-      return out;
-    });
   }
 }

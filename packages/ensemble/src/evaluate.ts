@@ -1,66 +1,32 @@
-import { join } from 'node:path';
 import {
-  assertUnreachable,
   type Document,
   InvalidArgumentError,
   type LongRunOptions,
   progressReporter,
   throwIfAborted,
-  writeJsonAtomic,
 } from '@cbtm/core';
 import { defaultRouteOptions, type RouteResult } from '@cbtm/route';
-import { Ensemble, type ExpertSet, type WeightsMode } from './ensemble.js';
+import type { Ensemble } from './ensemble.js';
 import { mixSequence } from './mixture.js';
 import { PerplexityAccumulator, type PerplexityStats } from './perplexity.js';
 import { fixedRoute, UniformRouting } from './routing.js';
+import { type EvalMethod, evalMethodName, type Scorer } from './scorers.js';
 import { type PreparedSequence, prepareSequence } from './sequence.js';
 
 /**
- * One way of scoring the corpus.
- *
- * - `cbtm`: the c-BTM mixture (default name `cbtm-top<k>` or `cbtm-all`, `-seq` when per-sequence).
- * - `expert`: one fixed c-BTM expert for every document (`expert-<j>`).
- * - `dense`: the dense baseline model in `<run>/dense/`.
- * - `random`: the random-cluster experts in `<run>/random/experts/`, routed by
- *   `<run>/random/router/` when present, else mixed uniformly (then only `topK` = all).
+ * Options of {@link evaluate}.
  *
  * @example
  * ```ts
- * const methods: EvalMethod[] = [{ kind: 'cbtm', topK: 2 }, { kind: 'dense' }, { kind: 'expert', expert: 0 }];
- * ```
- */
-export type EvalMethod =
-  | {
-      readonly kind: 'cbtm' | 'random';
-      readonly name?: string;
-      readonly topK?: number;
-      readonly temperature?: number;
-      readonly weightsMode?: WeightsMode;
-    }
-  | { readonly kind: 'expert'; readonly name?: string; readonly expert: number }
-  | { readonly kind: 'dense'; readonly name?: string };
-
-/**
- * Options of {@link Ensemble.evaluate}.
- *
- * @example
- * ```ts
- * await ensemble.evaluate(docs, { methods: [{ kind: 'cbtm', topK: 1 }], corpusName: 'valid' });
+ * await evaluate(scorersFor(run), docs, { corpusName: 'valid', backend: run.backend });
  * ```
  */
 export interface EvaluateOptions extends LongRunOptions {
   /**
-   * Methods to compare. The default: c-BTM at top-1, 2, 4 (those below k) and all; a single
-   * expert (`single-expert`: each document scored by its one nearest expert, routed on its
-   * first 32 tokens); `dense` and `random-all` (plus `random-top1` when the random experts
-   * have a router) when the run has them.
+   * The tensor backend that ran the experts, recorded in the results (`LoadedRun.backend`).
+   * @default 'unknown'
    */
-  readonly methods?: readonly EvalMethod[];
-  /**
-   * Where to write the results; `false` writes nothing.
-   * @default '<runDir>/eval/results.json' (nothing when the ensemble has no run directory)
-   */
-  readonly outFile?: string | false;
+  readonly backend?: string;
   /** A label for the corpus in the results (e.g. its path). */
   readonly corpusName?: string;
   /**
@@ -90,7 +56,7 @@ export interface EvaluateOptions extends LongRunOptions {
  *
  * @example
  * ```ts
- * ensemble.evaluate(docs, { ...defaultEvaluateOptions, batchDocuments: 4 });
+ * await evaluate(scorers, docs, { ...defaultEvaluateOptions, batchDocuments: 4 });
  * ```
  */
 export const defaultEvaluateOptions = Object.freeze({
@@ -116,7 +82,8 @@ export interface MethodResult extends PerplexityStats {
 }
 
 /**
- * Contents of `eval/results.json`.
+ * What {@link evaluate} returns; `writeEvalResults` (from `@cbtm/ensemble/node`) saves it as
+ * `<run>/eval/results.json`.
  *
  * @example
  * ```ts
@@ -139,90 +106,37 @@ export interface EvalResults {
   readonly config: Record<string, unknown>;
 }
 
-interface ResolvedMethod {
+interface ResolvedScorer {
   readonly name: string;
   readonly method: EvalMethod;
-  readonly set: ExpertSet;
-  readonly setName: 'experts' | 'dense' | 'random';
+  readonly ensemble: Ensemble;
 }
 
-function defaultMethods(ensemble: Ensemble): EvalMethod[] {
-  const out: EvalMethod[] = [];
-  for (const topK of [1, 2, 4]) if (topK < ensemble.k) out.push({ kind: 'cbtm', topK });
-  out.push({ kind: 'cbtm' });
-  out.push({ kind: 'cbtm', name: 'single-expert', topK: 1, weightsMode: 'per-sequence' });
-  if (ensemble.dense) out.push({ kind: 'dense' });
-  if (ensemble.random) {
-    if (!(ensemble.random.routing instanceof UniformRouting) && ensemble.random.pool.count > 1) {
-      out.push({ kind: 'random', topK: 1 });
-    }
-    out.push({ kind: 'random' });
-  }
-  return out;
-}
-
-function methodName(m: EvalMethod, k: number): string {
-  if (m.name) return m.name;
-  switch (m.kind) {
-    case 'cbtm':
-    case 'random': {
-      const top = m.topK === undefined || m.topK >= k ? 'all' : `top${m.topK}`;
-      const seq = m.weightsMode === 'per-sequence' ? '-seq' : '';
-      const temp = m.temperature === undefined ? '' : `-T${m.temperature}`;
-      return `${m.kind}-${top}${seq}${temp}`;
-    }
-    case 'expert':
-      return `expert-${m.expert}`;
-    case 'dense':
-      return 'dense';
-    default:
-      return assertUnreachable(m, 'method');
-  }
-}
-
-function resolveMethods(ensemble: Ensemble, methods: readonly EvalMethod[]): ResolvedMethod[] {
-  const out: ResolvedMethod[] = [];
+function resolveScorers(scorers: readonly Scorer[]): ResolvedScorer[] {
   const names = new Set<string>();
-  for (const method of methods) {
-    let set: ExpertSet | undefined;
-    let setName: ResolvedMethod['setName'];
-    switch (method.kind) {
-      case 'cbtm':
-        set = ensemble.experts;
-        setName = 'experts';
-        break;
-      case 'expert':
-        set = ensemble.experts;
-        setName = 'experts';
-        if (!Number.isInteger(method.expert) || method.expert < 0 || method.expert >= ensemble.k) {
-          throw new InvalidArgumentError(
-            `Method expert-${method.expert}: there are ${ensemble.k} experts.`,
-          );
-        }
-        break;
-      case 'dense':
-        set = ensemble.dense;
-        setName = 'dense';
-        break;
-      case 'random':
-        set = ensemble.random;
-        setName = 'random';
-        break;
-      default:
-        return assertUnreachable(method, 'method');
-    }
-    if (!set) {
+  return scorers.map(({ ensemble, method }) => {
+    if (
+      method.kind === 'expert' &&
+      (!Number.isInteger(method.expert) || method.expert < 0 || method.expert >= ensemble.k)
+    ) {
       throw new InvalidArgumentError(
-        `Method "${method.kind}" needs ${setName === 'dense' ? '<run>/dense/' : '<run>/random/experts/'}, which this run does not have.`,
+        `Method expert-${method.expert}: there are ${ensemble.k} experts.`,
       );
     }
-    const name = methodName(method, set.pool.count);
+    const name = evalMethodName(method, ensemble.k);
     if (names.has(name))
       throw new InvalidArgumentError(`Two methods are both named "${name}"; give one a name.`);
     names.add(name);
-    out.push({ name, method, set, setName });
-  }
-  return out;
+    return { name, method, ensemble };
+  });
+}
+
+/** The ensemble of the first scorer of a kind. */
+function ensembleOf(
+  scorers: readonly ResolvedScorer[],
+  ...kinds: EvalMethod['kind'][]
+): Ensemble | undefined {
+  return scorers.find((s) => kinds.includes(s.method.kind))?.ensemble;
 }
 
 interface BatchDoc {
@@ -231,15 +145,21 @@ interface BatchDoc {
 }
 
 /**
- * Implementation of {@link Ensemble.evaluate}.
+ * Perplexity of a corpus under several scorers (c-BTM at several top-k, a single expert, the
+ * dense and random-cluster baselines), overall and per domain. Documents are scored in
+ * batches; each expert a batch needs runs once over the batch's documents that route to it,
+ * and scorers that share an ensemble share those runs. Writes nothing: save the results with
+ * `writeEvalResults` from `@cbtm/ensemble/node`.
  *
  * @example
  * ```ts
- * const results = await evaluateEnsemble(ensemble, docs, { outFile: false });
+ * const run = await loadRun('runs/demo'); // from '@cbtm/ensemble/node'
+ * const results = await evaluate(scorersFor(run), readCorpus('valid.jsonl.gz'), { backend: run.backend });
+ * console.log(results.methods['cbtm-top2'].perplexity);
  * ```
  */
-export async function evaluateEnsemble(
-  ensemble: Ensemble,
+export async function evaluate(
+  scorers: readonly Scorer[],
   corpus: Iterable<Document | string> | AsyncIterable<Document | string>,
   options: EvaluateOptions = {},
 ): Promise<EvalResults> {
@@ -250,8 +170,18 @@ export async function evaluateEnsemble(
   const appendEos = options.appendEos ?? defaultEvaluateOptions.appendEos;
   const maxTokens = options.maxTokensPerDocument ?? defaultEvaluateOptions.maxTokensPerDocument;
   const prefixTokens = options.sequencePrefixTokens ?? defaultEvaluateOptions.sequencePrefixTokens;
-  const methods = resolveMethods(ensemble, options.methods ?? defaultMethods(ensemble));
+  const methods = resolveScorers(scorers);
   if (methods.length === 0) throw new InvalidArgumentError('evaluate needs at least one method.');
+  const main = ensembleOf(methods, 'cbtm', 'expert') ?? methods[0]!.ensemble;
+  // Every document is tokenized once, for all scorers.
+  for (const m of methods) {
+    if (m.ensemble.tokenizer !== main.tokenizer) {
+      throw new InvalidArgumentError(
+        `Method "${m.name}" uses another tokenizer than "${methods.find((x) => x.ensemble === main)!.name}"; the scorers of one evaluation must share one tokenizer (the run's).`,
+      );
+    }
+  }
+  const random = ensembleOf(methods, 'random');
   const acc = new Map(methods.map((m) => [m.name, new PerplexityAccumulator()]));
   const expertsRun = new Map(methods.map((m) => [m.name, 0]));
   const domains = new Set<string>();
@@ -263,18 +193,19 @@ export async function evaluateEnsemble(
   const runBatch = async (batch: BatchDoc[]) => {
     // Plan every method's routes, then run each needed expert once over the whole batch.
     const plans = new Map<string, RouteResult[][]>();
-    const needed = new Map<ExpertSet, Map<number, Set<number>>>();
+    const needed = new Map<Ensemble, Map<number, Set<number>>>();
     for (const m of methods) {
       const routes: RouteResult[][] = [];
       for (let d = 0; d < batch.length; d++) {
         throwIfAborted(options.signal);
         const seq = batch[d]!.seq;
         let r: RouteResult[];
-        if (m.method.kind === 'dense') r = new Array(seq.targets.length).fill(fixedRoute(0));
-        else if (m.method.kind === 'expert')
+        if (m.method.kind === 'expert')
           r = new Array(seq.targets.length).fill(fixedRoute(m.method.expert));
+        // A single-model ensemble routes everything to its one expert, with weight 1.
+        else if (m.method.kind === 'dense') r = await m.ensemble.planRoutes(seq);
         else {
-          r = await ensemble.planRoutes(seq, m.set.routing!, {
+          r = await m.ensemble.planRoutes(seq, {
             topK: m.method.topK,
             temperature: m.method.temperature,
             weightsMode: m.method.weightsMode,
@@ -282,28 +213,26 @@ export async function evaluateEnsemble(
           });
         }
         routes.push(r);
-        const perSet = needed.get(m.set) ?? new Map<number, Set<number>>();
-        needed.set(m.set, perSet);
+        const perEnsemble = needed.get(m.ensemble) ?? new Map<number, Set<number>>();
+        needed.set(m.ensemble, perEnsemble);
         const used = new Set(r.flatMap((x) => x.experts));
         expertsRun.set(m.name, expertsRun.get(m.name)! + used.size);
         for (const j of used) {
-          const docs = perSet.get(j) ?? new Set<number>();
+          const docs = perEnsemble.get(j) ?? new Set<number>();
           docs.add(d);
-          perSet.set(j, docs);
+          perEnsemble.set(j, docs);
         }
       }
       plans.set(m.name, routes);
     }
-    const targets = new Map<ExpertSet, Map<number, Map<number, Float64Array>>>();
-    for (const [set, perExpert] of needed) {
-      const bySet = new Map<number, Map<number, Float64Array>>();
-      targets.set(set, bySet);
+    const targets = new Map<Ensemble, Map<number, Map<number, Float64Array>>>();
+    for (const [ensemble, perExpert] of needed) {
+      const byEnsemble = new Map<number, Map<number, Float64Array>>();
+      targets.set(ensemble, byEnsemble);
       for (const j of [...perExpert.keys()].sort((a, b) => a - b)) {
         throwIfAborted(options.signal);
         const docIdx = [...perExpert.get(j)!].sort((a, b) => a - b);
-        const lps = await Ensemble.targetsFor(
-          ensemble,
-          set,
+        const lps = await ensemble.expertLogProbs(
           j,
           docIdx.map((d) => batch[d]!.seq),
         );
@@ -311,15 +240,15 @@ export async function evaluateEnsemble(
         docIdx.forEach((d, i) => {
           byDoc.set(d, lps[i]!);
         });
-        bySet.set(j, byDoc);
+        byEnsemble.set(j, byDoc);
       }
     }
     for (const m of methods) {
       const routes = plans.get(m.name)!;
-      const bySet = targets.get(m.set)!;
+      const byEnsemble = targets.get(m.ensemble)!;
       for (let d = 0; d < batch.length; d++) {
         const rows = new Map<number, Float64Array>();
-        for (const [j, byDoc] of bySet) {
+        for (const [j, byDoc] of byEnsemble) {
           const lp = byDoc.get(d);
           if (lp) rows.set(j, lp);
         }
@@ -339,7 +268,7 @@ export async function evaluateEnsemble(
     if (doc.text.length === 0) continue;
     if (doc.domain !== undefined) domains.add(doc.domain);
     batch.push({
-      seq: prepareSequence(ensemble.tokenizer, doc.text, { appendEos, maxTokens }),
+      seq: prepareSequence(main.tokenizer, doc.text, { appendEos, maxTokens }),
       domain: doc.domain,
     });
     if (batch.length >= batchSize) {
@@ -356,7 +285,7 @@ export async function evaluateEnsemble(
     format: 'cbtm-eval',
     version: 1,
     createdAt: new Date().toISOString(),
-    backend: ensemble.backend,
+    backend: options.backend ?? 'unknown',
     corpus: { name: options.corpusName ?? null, documents, domains: [...domains].sort() },
     tokens,
     methods: Object.fromEntries(
@@ -372,25 +301,22 @@ export async function evaluateEnsemble(
       }),
     ),
     config: {
-      k: ensemble.k,
-      embedder: ensemble.embedder.kind ?? 'unknown',
+      k: main.k,
+      embedder: main.embedder.kind ?? 'unknown',
       appendEos,
       maxTokensPerDocument: Number.isFinite(maxTokens) ? maxTokens : null,
       sequencePrefixTokens: prefixTokens,
       defaultTemperature: defaultRouteOptions.temperature,
-      reembedStride: ensemble.reembedStride,
-      hasDense: ensemble.dense !== undefined,
-      randomExperts: ensemble.random?.pool.count ?? 0,
-      randomRouting: ensemble.random
-        ? ensemble.random.routing instanceof UniformRouting
+      reembedStride: main.reembedStride,
+      hasDense: ensembleOf(methods, 'dense') !== undefined,
+      randomExperts: random?.k ?? 0,
+      randomRouting: random
+        ? random.router instanceof UniformRouting
           ? 'uniform'
           : 'router'
         : null,
     },
   };
-  const outFile =
-    options.outFile ?? (ensemble.runDir ? join(ensemble.runDir, 'eval', 'results.json') : false);
-  if (outFile) await writeJsonAtomic(outFile, results);
   progress.done({ metrics: { tokens } });
   return results;
 }

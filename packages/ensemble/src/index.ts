@@ -9,7 +9,6 @@ export {
   defaultScoreOptions,
   Ensemble,
   type EnsembleParts,
-  type ExpertSet,
   type GeneratedToken,
   type GenerateOptions,
   type ScoreOptions,
@@ -18,14 +17,12 @@ export {
 } from './ensemble.js';
 export {
   defaultEvaluateOptions,
-  type EvalMethod,
   type EvalResults,
   type EvaluateOptions,
-  evaluateEnsemble,
+  evaluate,
   type MethodResult,
 } from './evaluate.js';
 export { defaultExpertPoolOptions, ExpertPool, type ExpertPoolOptions } from './expert-pool.js';
-export { defaultLoadEnsembleOptions, type LoadEnsembleOptions } from './load-ensemble.js';
 export {
   logSumExp,
   type MixtureStep,
@@ -40,6 +37,14 @@ export {
   type SamplingOptions,
   sampleToken,
 } from './sampling.js';
+export {
+  defaultEvalMethods,
+  type EvalMethod,
+  evalMethodName,
+  type RunEnsembles,
+  type Scorer,
+  scorersFor,
+} from './scorers.js';
 export {
   expertTargetLogProbs,
   type PreparedSequence,

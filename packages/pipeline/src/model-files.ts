@@ -35,7 +35,7 @@ export function modelChecksums(run: RunDir): Record<string, string> {
  *
  * @example
  * ```ts
- * await verifyModelFiles(run); // before Ensemble.load(run.dir)
+ * await verifyModelFiles(run); // before loadRun(run.dir)
  * ```
  */
 export async function verifyModelFiles(run: RunDir): Promise<void> {

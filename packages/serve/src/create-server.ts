@@ -43,12 +43,14 @@ export async function createServer(
   checkServeOptions(o);
   throwIfAborted(o.signal);
   const dir = resolve(runDir);
-  const { Ensemble } = await import('@cbtm/ensemble');
-  const ensemble = await Ensemble.load(dir, {
+  const { loadRun } = await import('@cbtm/ensemble/node');
+  const run = await loadRun(dir, {
     maxLoadedExperts: o.maxLoadedExperts,
     ...(o.backend ? { backend: o.backend } : {}),
     ...(o.log ? { log: o.log } : {}),
   });
+  // The server serves the c-BTM experts; the run's baselines stay unloaded.
+  const ensemble = run.cbtm;
   const queue = new SerialQueue();
   // Aborted when the shutdown grace period is over: every running request stops.
   const force = new AbortController();
@@ -57,6 +59,7 @@ export async function createServer(
   const state: ServerState = {
     dir,
     ensemble,
+    backend: run.backend,
     queue,
     defaults: (o.routing ?? {}) satisfies RouteOptions,
     generateSchema: generateRequestSchema(o.maxGenerateTokens),
@@ -69,7 +72,7 @@ export async function createServer(
     active.add(p);
   });
   const address = await listen(server, o.port, o.host).catch(async (err: unknown) => {
-    await ensemble.dispose();
+    await run.dispose();
     throw err;
   });
   let resolveClosed!: () => void;
@@ -79,7 +82,7 @@ export async function createServer(
   const close = (): Promise<void> => {
     closing ??= (async () => {
       await shutdown(server, active, force, o.shutdownGraceMs);
-      await queue.run(() => ensemble.dispose());
+      await queue.run(() => run.dispose());
       o.signal?.removeEventListener('abort', onAbort);
       resolveClosed();
     })();
@@ -96,6 +99,7 @@ export async function createServer(
     port: address.port,
     runDir: dir,
     ensemble,
+    backend: run.backend,
     close,
     closed,
   };

@@ -1,7 +1,8 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Ensemble, type GeneratedToken } from '@cbtm/ensemble';
+import type { Ensemble, GeneratedToken } from '@cbtm/ensemble';
+import { type LoadedRun, loadRun } from '@cbtm/ensemble/node';
 import { buildTinyRun, type TinyRun, trainTinyExperts } from '@cbtm/testing/tiny-run';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createServer } from './create-server.js';
@@ -10,6 +11,7 @@ import type { InferenceServer, ServedRequest } from './server-options.js';
 let root: string;
 let run: TinyRun;
 let server: InferenceServer;
+let directRun: LoadedRun;
 let direct: Ensemble;
 const served: ServedRequest[] = [];
 const quiet = { log: () => undefined };
@@ -25,12 +27,13 @@ beforeAll(async () => {
     onRequest: (r) => served.push(r),
     ...quiet,
   });
-  direct = await Ensemble.load(run.dir, { backend: 'wasm', ...quiet });
+  directRun = await loadRun(run.dir, { backend: 'wasm', ...quiet });
+  direct = directRun.cbtm;
 }, 60_000);
 
 afterAll(async () => {
   await server?.close();
-  await direct?.dispose();
+  await directRun?.dispose();
   if (root) await rm(root, { recursive: true, force: true });
 });
 
@@ -75,6 +78,8 @@ describe('cbtm serve (HTTP inference server)', () => {
       backend: 'wasm',
       queued: 0,
     });
+    expect(server.backend).toBe('wasm');
+    expect(server.ensemble.k).toBe(2);
   });
 
   it('routes a text to the nearest centroids with exp(−d²/T) weights', async () => {

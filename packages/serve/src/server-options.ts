@@ -1,7 +1,15 @@
-import type { Ensemble, LoadEnsembleOptions } from '@cbtm/ensemble';
+import type { Ensemble } from '@cbtm/ensemble';
+import type { LoadRunOptions } from '@cbtm/ensemble/node';
 import type { RouteOptions } from '@cbtm/route';
 
-/** Options of {@link createServer}. */
+/**
+ * Options of {@link createServer}.
+ *
+ * @example
+ * ```ts
+ * const server = await createServer('runs/demo', { port: 0, maxLoadedExperts: 2, routing: { topK: 2 } });
+ * ```
+ */
 export interface ServeOptions {
   /** TCP port; 0 picks a free one (read it back from `server.port`). @default 8080 */
   readonly port?: number;
@@ -10,7 +18,7 @@ export interface ServeOptions {
   /** Experts kept loaded at once (least recently used are freed). @default 4 */
   readonly maxLoadedExperts?: number;
   /** Tensor backend for the experts. @default 'auto' */
-  readonly backend?: LoadEnsembleOptions['backend'];
+  readonly backend?: LoadRunOptions['backend'];
   /** Routing used when a request does not say (top-k experts and temperature T). @default all experts, T = 0.1 */
   readonly routing?: RouteOptions;
   /** Largest request body, in bytes; bigger ones get a 413. @default 1_048_576 */
@@ -64,7 +72,16 @@ export interface ServedRequest {
   readonly tokens?: number;
 }
 
-/** A running inference server (see {@link createServer}). */
+/**
+ * A running inference server (see {@link createServer}).
+ *
+ * @example
+ * ```ts
+ * const server = await createServer('runs/demo', { port: 0 });
+ * console.log(`${server.url}: ${server.ensemble.k} experts on ${server.backend}`);
+ * await server.close();
+ * ```
+ */
 export interface InferenceServer {
   /** `http://host:port`. */
   readonly url: string;
@@ -75,6 +92,8 @@ export interface InferenceServer {
   readonly runDir: string;
   /** The loaded ensemble. Use the server's endpoints rather than calling it while requests run. */
   readonly ensemble: Ensemble;
+  /** The tensor backend the experts run on. */
+  readonly backend: string;
   /** Stops accepting connections, lets running requests finish (up to `shutdownGraceMs`), frees the experts. */
   close(): Promise<void>;
   /** Settles once the server has shut down (after `close()` or the `signal`). */

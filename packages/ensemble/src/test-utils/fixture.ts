@@ -1,7 +1,7 @@
 import { ExactRouter } from '@cbtm/route';
-import { Ensemble, type ExpertSet } from '../ensemble.js';
+import { Ensemble } from '../ensemble.js';
 import { ExpertPool } from '../expert-pool.js';
-import { UniformRouting } from '../routing.js';
+import { type Routing, UniformRouting } from '../routing.js';
 import { BigramModel } from './bigram-model.js';
 import { CharTokenizer } from './char-tokenizer.js';
 import { LetterEmbedder } from './letter-embedder.js';
@@ -12,40 +12,44 @@ export const V = tokenizer.vocabSize;
 /** Three centroids in the 2-d letter space: all-a, all-b, and in between. */
 export const centroids = Float32Array.of(1, 0, 0, 1, 0.6, 0.8);
 
-export function setOf(
+/** An ensemble of bigram models under `router` (a single model mixes uniformly by default). */
+export function ensembleOf(
   models: BigramModel[],
-  routing?: ExpertSet['routing'],
-  maxLoaded = 8,
-): ExpertSet {
-  const pool = new ExpertPool(models.length, async (j) => models[j]!, { maxLoaded });
-  return routing ? { pool, routing } : { pool };
+  router: Routing = new UniformRouting(models.length, 2),
+  opts: { maxLoaded?: number; embedder?: Ensemble['embedder'] } = {},
+): Ensemble {
+  return new Ensemble({
+    tokenizer,
+    embedder: opts.embedder ?? new LetterEmbedder('ab'),
+    experts: new ExpertPool(models.length, async (j) => models[j]!, {
+      maxLoaded: opts.maxLoaded ?? 8,
+    }),
+    router,
+  });
 }
 
 export function makeEnsemble(
   opts: {
     k?: number;
     centroids?: Float32Array;
-    embedder?: ConstructorParameters<typeof Ensemble>[0]['embedder'];
-    withBaselines?: boolean;
+    embedder?: Ensemble['embedder'];
     maxLoaded?: number;
   } = {},
 ) {
   const c = opts.centroids ?? centroids;
   const k = opts.k ?? c.length / 2;
   const experts = Array.from({ length: k }, (_, j) => BigramModel.random(V, 100 + j));
-  const dense = BigramModel.random(V, 7);
-  const random = [BigramModel.random(V, 200), BigramModel.random(V, 201)];
+  const denseModel = BigramModel.random(V, 7);
+  const randomModels = [BigramModel.random(V, 200), BigramModel.random(V, 201)];
   const embedder = opts.embedder ?? new LetterEmbedder('ab');
-  const ensemble = new Ensemble({
-    tokenizer,
+  const ensemble = ensembleOf(experts, new ExactRouter(c.subarray(0, k * 2), k, 2), {
     embedder,
-    experts: setOf(experts, new ExactRouter(c.subarray(0, k * 2), k, 2), opts.maxLoaded),
-    ...(opts.withBaselines
-      ? { dense: setOf([dense]), random: setOf(random, new UniformRouting(2, 2)) }
-      : {}),
-    backend: 'test',
+    ...(opts.maxLoaded !== undefined ? { maxLoaded: opts.maxLoaded } : {}),
   });
-  return { ensemble, experts, dense, random, embedder };
+  // The baselines: one model mixed alone, and two random-cluster experts mixed uniformly.
+  const dense = ensembleOf([denseModel], undefined, { embedder });
+  const random = ensembleOf(randomModels, undefined, { embedder });
+  return { ensemble, experts, dense, denseModel, random, randomModels, embedder };
 }
 
 /** The text of complete words before position t, computed from the string alone. */

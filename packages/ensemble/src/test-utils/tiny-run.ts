@@ -24,7 +24,7 @@ export interface TinyRunOptions {
   readonly nHead?: number;
 }
 
-/** A real run directory with the layout Ensemble.load reads, from the demo corpus. */
+/** A real run directory with the layout loadRun reads, from the demo corpus. */
 export interface TinyRun {
   readonly dir: string;
   readonly tokenizer: BpeTokenizer;

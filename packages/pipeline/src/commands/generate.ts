@@ -40,11 +40,12 @@ export async function generateCommand(
         `--top-k must be an integer ≥ 1 or "all", got "${opts.topK}".`,
       );
   }
-  const { Ensemble } = await import('@cbtm/ensemble');
-  const ensemble = await Ensemble.load(run.dir, {
+  const { loadRun } = await import('@cbtm/ensemble/node');
+  const loaded = await loadRun(run.dir, {
     backend: config.train.backend,
     log: (line) => ctx.stderr.write(`${line}\n`),
   });
+  const ensemble = loaded.cbtm;
   const usage = new Map<number, { tokens: number; weight: number }>();
   let tokens = 0;
   ctx.stdout.write(opts.prompt);
@@ -65,7 +66,7 @@ export async function generateCommand(
       });
     }
   } finally {
-    await ensemble.dispose();
+    await loaded.dispose();
   }
   ctx.stdout.write('\n');
   const used = [...usage.entries()]

@@ -70,7 +70,7 @@ export async function serveCommand(flags: ServeFlags, ctx: CommandContext): Prom
     log: (line) => ctx.stderr.write(`${line}\n`),
   });
   ctx.stderr.write(
-    `Serving ${run.dir} (${server.ensemble.k} experts, ${server.ensemble.backend}) on ${server.url}\n` +
+    `Serving ${run.dir} (${server.ensemble.k} experts, ${server.backend}) on ${server.url}\n` +
       `  GET  ${server.url}/health\n` +
       `  POST ${server.url}/v1/route     {"text": "..."}\n` +
       `  POST ${server.url}/v1/score     {"text": "...", "topK": 2}\n` +

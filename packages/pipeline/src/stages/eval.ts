@@ -98,23 +98,29 @@ export async function evaluateRun(
 ): Promise<EvalResults> {
   const { run, config } = ctx;
   const started = Date.now();
-  const { Ensemble } = await import('@cbtm/ensemble');
-  const ensemble = await Ensemble.load(run.dir, { backend: config.train.backend, log: ctx.log });
+  const [{ evaluate, scorersFor }, { loadRun }] = await Promise.all([
+    import('@cbtm/ensemble'),
+    import('@cbtm/ensemble/node'),
+  ]);
+  const loaded = await loadRun(run.dir, { backend: config.train.backend, log: ctx.log });
   // Baselines turned off in the config are left out even when their models are on disk.
-  const methods = evalMethods(settings, ensemble.k, {
-    dense: config.baselines.dense && ensemble.dense !== undefined,
-    random: config.baselines.random && ensemble.random !== undefined,
+  const methods = evalMethods(settings, loaded.cbtm.k, {
+    dense: config.baselines.dense && loaded.dense !== undefined,
+    random: config.baselines.random && loaded.random !== undefined,
   });
-  const results = await ensemble.evaluate(capped(corpus.docs, settings.maxDocs), {
-    methods,
-    outFile: false,
-    corpusName: corpus.name,
-    ...(settings.maxTokensPerDoc !== null
-      ? { maxTokensPerDocument: settings.maxTokensPerDoc }
-      : {}),
-    ...(ctx.signal ? { signal: ctx.signal } : {}),
-    ...(ctx.onProgress ? { onProgress: ctx.onProgress } : {}),
-  });
+  const results = await evaluate(
+    scorersFor(loaded, methods),
+    capped(corpus.docs, settings.maxDocs),
+    {
+      backend: loaded.backend,
+      corpusName: corpus.name,
+      ...(settings.maxTokensPerDoc !== null
+        ? { maxTokensPerDocument: settings.maxTokensPerDoc }
+        : {}),
+      ...(ctx.signal ? { signal: ctx.signal } : {}),
+      ...(ctx.onProgress ? { onProgress: ctx.onProgress } : {}),
+    },
+  ).finally(() => loaded.dispose());
   assertFinitePerplexities(results, run.dir);
   ctx.log(
     `eval: ${results.corpus.documents} documents, ${results.tokens} tokens in ${((Date.now() - started) / 1000).toFixed(1)}s.`,

@@ -10,6 +10,8 @@ import type { SerialQueue } from '../serial-queue.js';
 export interface ServerState {
   readonly dir: string;
   readonly ensemble: Ensemble;
+  /** The tensor backend the experts run on. */
+  readonly backend: string;
   readonly queue: SerialQueue;
   /** Routing used when a request does not say. */
   readonly defaults: RouteOptions;

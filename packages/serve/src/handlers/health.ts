@@ -9,7 +9,7 @@ export const health: Handler = async (_body, { res, stats }, state) => {
     status: closing ? 'shutting-down' : 'ok',
     run: state.dir,
     k: state.ensemble.k,
-    backend: state.ensemble.backend,
+    backend: state.backend,
     queued: state.queue.size,
   });
 };

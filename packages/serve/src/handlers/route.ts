@@ -9,7 +9,7 @@ export const route: Handler = async (body, { res, signal }, { ensemble, queue, d
   const result = await queue.run(async () => {
     throwIfAborted(signal);
     const vec = await ensemble.embedder.embedText(r.text);
-    return ensemble.experts.routing!.route(vec, routeOptions(defaults, r));
+    return ensemble.router.route(vec, routeOptions(defaults, r));
   });
   sendJson(res, 200, {
     experts: result.experts,

@@ -1,33 +1,15 @@
-import {
-  CbtmError,
-  InvalidArgumentError,
-  type LongRunOptions,
-  progressReporter,
-  Rng,
-  throwIfAborted,
-} from '@cbtm/core';
+import { InvalidArgumentError, type LongRunOptions, progressReporter } from '@cbtm/core';
 import { type BackendName, currentBackend, ensureBackend } from '../backend/select-backend.js';
-import type { GptConfig } from '../model/gpt-config.js';
 import type { GptModel } from '../model/gpt-model.js';
-import { readModelFiles, writeModelFiles } from '../model/model-files.js';
-import { AdamW, clipScale, defaultAdamWOptions } from './adamw.js';
-import {
-  type CheckpointSection,
-  hasCheckpoint,
-  readCheckpoint,
-  writeCheckpoint,
-} from './checkpoint.js';
-import { type LrDecay, learningRateAt } from './lr-schedule.js';
-import {
-  type BlockStreamState,
-  collectTokens,
-  evaluationRows,
-  PackedBlockStream,
-} from './packed-blocks.js';
+import { defaultAdamWOptions } from './adamw.js';
+import type { LrDecay } from './lr-schedule.js';
+import { collectTokens, evaluationRows, PackedBlockStream } from './packed-blocks.js';
+import { restoreTraining } from './restore-training.js';
+import { saveTraining } from './save-training.js';
 import { LocalStepRunner, type StepRunner, ThreadedStepRunner } from './step-runner.js';
 import type { TextSource, TextTokenizer } from './text-source.js';
-import { type TrainHistoryEntry, type TrainState, writeTrainState } from './train-state.js';
-import { evaluateLoss } from './train-step.js';
+import type { TrainHistoryEntry } from './train-state.js';
+import { runTrainingLoop } from './training-loop.js';
 
 /**
  * Options of {@link trainLanguageModel}. Give `steps` or `tokens`.
@@ -143,23 +125,6 @@ export interface TrainResult {
   readonly backend: BackendName;
 }
 
-interface CheckpointHeader {
-  readonly format: 'cbtm-checkpoint';
-  readonly version: 1;
-  readonly step: number;
-  readonly totalSteps: number;
-  readonly tokens: number;
-  readonly config: GptConfig;
-  readonly optimizerStep: number;
-  readonly data: { epoch: number; docIndex: number; rng: number[] };
-  readonly rng: number[];
-  readonly history: TrainHistoryEntry[];
-  readonly valLoss: number | null;
-  readonly fingerprint: string;
-}
-
-const sameConfig = (a: GptConfig, b: GptConfig) => JSON.stringify(a) === JSON.stringify(b);
-
 /**
  * Trains a {@link GptModel} on packed blocks of `data` with AdamW (β = 0.9, 0.95), linear warmup
  * then cosine or linear decay, and gradient clipping. With `checkpointDir` it writes the model
@@ -243,81 +208,15 @@ export async function trainLanguageModel(options: TrainLanguageModelOptions): Pr
     evalRows = evaluationRows(held.tokens, T, tokenizer.eosId);
   }
 
-  const specs = model.paramSpecs();
-  const decayFlags = specs.map((s) => s.decay);
-  let weights: Float32Array[];
-  let optimizer: AdamW;
-  let step = 0;
-  let tokens = 0;
-  let trainRng = new Rng(o.seed ^ 0x5eed);
-  let streamState: BlockStreamState | undefined;
-  let history: TrainHistoryEntry[] = [];
-  let valLoss: number | null = null;
-  const adamOptions = { beta1: o.beta1, beta2: o.beta2, weightDecay: o.weightDecay };
-
-  if (o.resume && o.checkpointDir && (await hasCheckpoint(o.checkpointDir))) {
-    const ck = await readCheckpoint<CheckpointHeader>(o.checkpointDir);
-    if (!sameConfig(ck.header.config, config)) {
-      throw new CbtmError(
-        'E_MODEL',
-        `The checkpoint in ${o.checkpointDir} is for another model shape. Delete it or use the same config.`,
-      );
-    }
-    if (ck.header.fingerprint !== fingerprint) {
-      throw new CbtmError(
-        'E_MODEL',
-        `The checkpoint in ${o.checkpointDir} was written with other training settings. Resume with the same settings, or delete checkpoint.bin to start over.`,
-      );
-    }
-    const get = (name: string) => {
-      const s = ck.sections.get(name);
-      if (!s)
-        throw new CbtmError(
-          'E_FORMAT',
-          `The checkpoint in ${o.checkpointDir} lacks ${name}. Delete it to start over.`,
-        );
-      return s;
-    };
-    weights = specs.map((s) => get(`w:${s.name}`) as Float32Array);
-    optimizer = new AdamW(
-      weights.map((w) => w.length),
-      adamOptions,
-      {
-        t: ck.header.optimizerStep,
-        m: specs.map((s) => get(`m:${s.name}`) as Float32Array),
-        v: specs.map((s) => get(`v:${s.name}`) as Float32Array),
-      },
-    );
-    step = ck.header.step;
-    tokens = ck.header.tokens;
-    trainRng = Rng.fromState(ck.header.rng);
-    history = [...ck.header.history];
-    valLoss = ck.header.valLoss;
-    streamState = {
-      epoch: ck.header.data.epoch,
-      docIndex: ck.header.data.docIndex,
-      rng: ck.header.data.rng,
-      pending: get('data:pending') as Int32Array,
-      buffer: get('data:buffer') as Int32Array,
-    };
-    model.setWeights(new Map(specs.map((s, i) => [s.name, weights[i]!])));
-  } else {
-    if (o.initFrom) {
-      const seed = await readModelFiles(o.initFrom);
-      if (!sameConfig(seed.config, config)) {
-        throw new InvalidArgumentError(
-          `The seed model in ${o.initFrom} has another shape than the model to train.`,
-        );
-      }
-      model.setWeights(seed.weights);
-    }
-    const current = model.getWeights();
-    weights = specs.map((s) => current.get(s.name)!);
-    optimizer = new AdamW(
-      weights.map((w) => w.length),
-      adamOptions,
-    );
-  }
+  const { state, stream: streamState } = await restoreTraining({
+    model,
+    fingerprint,
+    adamOptions: { beta1: o.beta1, beta2: o.beta2, weightDecay: o.weightDecay },
+    seed: o.seed,
+    resume: o.resume,
+    ...(o.checkpointDir !== undefined ? { checkpointDir: o.checkpointDir } : {}),
+    ...(o.initFrom !== undefined ? { initFrom: o.initFrom } : {}),
+  });
 
   const runner: StepRunner =
     o.threads > 1
@@ -339,132 +238,51 @@ export async function trainLanguageModel(options: TrainLanguageModelOptions): Pr
     unit: 'steps',
     ...(o.task !== undefined ? { task: o.task } : {}),
   });
-
-  const saveAll = async (done: boolean, finalLoss: number | null) => {
-    if (!o.checkpointDir) return;
-    const dir = o.checkpointDir;
-    const ds = stream.state();
-    const opt = optimizer.state();
-    const sections: CheckpointSection[] = [];
-    specs.forEach((s, i) => {
-      sections.push(
-        { name: `w:${s.name}`, data: weights[i]! },
-        { name: `m:${s.name}`, data: opt.m[i]! },
-        { name: `v:${s.name}`, data: opt.v[i]! },
-      );
-    });
-    sections.push(
-      { name: 'data:pending', data: ds.pending },
-      { name: 'data:buffer', data: ds.buffer },
-    );
-    const header: CheckpointHeader = {
-      format: 'cbtm-checkpoint',
-      version: 1,
-      step,
+  const checkpointDir = o.checkpointDir;
+  const checkpoint = async (done: boolean, finalLoss: number | null) => {
+    if (!checkpointDir) return;
+    const context = {
+      dir: checkpointDir,
+      model,
       totalSteps,
-      tokens,
-      config,
-      optimizerStep: opt.t,
-      data: { epoch: ds.epoch, docIndex: ds.docIndex, rng: ds.rng },
-      rng: trainRng.state(),
-      history,
-      valLoss,
       fingerprint,
-    };
-    await writeCheckpoint(dir, header, sections);
-    await writeModelFiles(dir, config, new Map(specs.map((s, i) => [s.name, weights[i]!])));
-    const state: TrainState = {
-      format: 'cbtm-train-state',
-      version: 1,
-      step,
-      totalSteps,
-      tokens,
-      done,
       backend,
-      config,
-      paramCount: model.paramCount(),
-      flopsPerToken: model.flopsPerToken(),
       hyperparameters,
-      data: { epoch: ds.epoch, docIndex: ds.docIndex, heldOutDocuments },
-      rng: { train: trainRng.state(), data: ds.rng },
-      initFrom: o.initFrom ?? null,
-      finalLoss,
-      valLoss,
-      history,
-      updatedAt: new Date().toISOString(),
+      heldOutDocuments,
+      initFrom: o.initFrom,
     };
-    await writeTrainState(dir, state);
-  };
-
-  const evaluate = () => {
-    if (!evalRows || evalRows.rows === 0) return null;
-    return evaluateLoss(model, evalRows.inputs, evalRows.targets, evalRows.rows, B);
+    await saveTraining(context, state, stream.state(), done, finalLoss);
   };
 
   progress.start(`training ${model.paramCount().toLocaleString('en-US')} weights on ${backend}`);
-  progress.update(step);
-  let lastLoss = history.length ? history[history.length - 1]!.loss : Number.NaN;
-  let windowStart = performance.now();
-  let windowTokens = 0;
-  throwIfAborted(o.signal);
+  progress.update(state.step);
+  let lastLoss: number;
   try {
-    while (step < totalSteps) {
-      const { inputs, targets } = await stream.nextBatch(B);
-      const lr = learningRateAt(step, schedule);
-      const dropoutSeed = trainRng.int(0, 0x7fffffff);
-      const drop = config.dropout > 0 ? { rate: config.dropout, seed: dropoutSeed } : undefined;
-      const { loss, grads } = await runner.run(inputs, targets, B, drop);
-      if (!Number.isFinite(loss)) {
-        throw new CbtmError(
-          'E_MODEL',
-          `The training loss became ${loss} at step ${step + 1}. Lower lr (now ${o.lr}) or check the data.`,
-        );
-      }
-      const { scale } = clipScale(grads, o.gradClip);
-      optimizer.step(weights, grads, decayFlags, lr, scale);
-      runner.weightsChanged(weights);
-      step += 1;
-      tokens += B * T;
-      windowTokens += B * T;
-      lastLoss = loss;
-      const isEval = o.evalEvery > 0 && (step % o.evalEvery === 0 || step === totalSteps);
-      if (isEval) valLoss = evaluate();
-      if (step % o.logEvery === 0 || isEval || step === totalSteps) {
-        const now = performance.now();
-        const tokensPerSecond = windowTokens / Math.max(1e-9, (now - windowStart) / 1000);
-        windowStart = now;
-        windowTokens = 0;
-        const entry: TrainHistoryEntry = {
-          step,
-          loss,
-          lr,
-          tokensPerSecond,
-          ...(isEval && valLoss !== null ? { valLoss } : {}),
-        };
-        history.push(entry);
-        progress.update(step, {
-          metrics: {
-            loss,
-            lr,
-            tokensPerSecond,
-            ...(isEval && valLoss !== null ? { valLoss } : {}),
-          },
-        });
-      }
-      if (o.checkpointEvery > 0 && step % o.checkpointEvery === 0 && step < totalSteps)
-        await saveAll(false, null);
-      // Let abort signals and worker IPC through between steps; the loop is otherwise synchronous.
-      await new Promise<void>((resolve) => setImmediate(resolve));
-      if (o.signal?.aborted) {
-        await saveAll(false, null);
-        throwIfAborted(o.signal);
-      }
-    }
-    await saveAll(true, lastLoss);
+    lastLoss = await runTrainingLoop(
+      {
+        model,
+        runner,
+        stream,
+        schedule,
+        batchSize: B,
+        gradClip: o.gradClip,
+        lr: o.lr,
+        evalEvery: o.evalEvery,
+        evalRows,
+        logEvery: o.logEvery,
+        checkpointEvery: o.checkpointEvery,
+        progress,
+        signal: o.signal,
+        checkpoint,
+      },
+      state,
+    );
+    await checkpoint(true, lastLoss);
   } finally {
     await stream.close();
     await runner.dispose();
   }
+  const { step, tokens, valLoss, history } = state;
   progress.done({ metrics: { loss: lastLoss, ...(valLoss !== null ? { valLoss } : {}) } });
   return { steps: step, tokens, finalLoss: lastLoss, valLoss, history, backend };
 }

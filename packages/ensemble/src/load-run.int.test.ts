@@ -3,7 +3,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { GptModel } from '@cbtm/train';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Ensemble } from './ensemble.js';
+import { writeEvalResults } from './eval-results-file.js';
+import { evaluate } from './evaluate.js';
+import { loadRun } from './load-run.js';
+import { scorersFor } from './scorers.js';
 import { buildTinyRun, type TinyRun } from './test-utils/tiny-run.js';
 
 let root: string;
@@ -43,9 +46,10 @@ function completeText(before: string): string {
   return m ? m[0] : '';
 }
 
-describe('Ensemble on a real run directory', () => {
+describe('loadRun: ensembles of a real run directory', () => {
   it('scores each position as its routed experts and a from-scratch re-embedding say', async () => {
-    const ensemble = await Ensemble.load(run3.dir, { maxLoadedExperts: 2, ...quiet });
+    const run = await loadRun(run3.dir, { maxLoadedExperts: 2, ...quiet });
+    const ensemble = run.cbtm;
     const text = run3.docs[3]!.text.slice(0, 400);
     const T = 0.1;
     const s = await ensemble.scoreSequence(text, { topK: 2, temperature: T });
@@ -78,12 +82,15 @@ describe('Ensemble on a real run directory', () => {
     }
     expect(wordsRouted).toBeGreaterThan(ids.length / 2);
     expect(new Set(s.routes.map((r) => r.experts.join())).size).toBeGreaterThan(1);
-    expect(ensemble.experts.pool.loaded().length).toBeLessThanOrEqual(2);
-    await ensemble.dispose();
+    expect(ensemble.experts.loaded().length).toBeLessThanOrEqual(2);
+    await run.dispose();
   });
 
   it('with one expert and topK = all, has exactly that expert’s perplexity', async () => {
-    const ensemble = await Ensemble.load(run1.dir, quiet);
+    const run = await loadRun(run1.dir, quiet);
+    expect(run.dense).toBeUndefined();
+    expect(run.random).toBeUndefined();
+    const ensemble = run.cbtm;
     expect(ensemble.k).toBe(1);
     const text = run1.docs[1]!.text.slice(0, 300);
     const s = await ensemble.scoreSequence(text);
@@ -91,15 +98,20 @@ describe('Ensemble on a real run directory', () => {
     const own = await ownTargetLogProbs(join(run1.dir, 'experts', '0'), ids, run1.tokenizer.eosId);
     const ownPpl = Math.exp(-own.reduce((a, b) => a + b, 0) / own.length);
     expect(s.perplexity / ownPpl).toBeCloseTo(1, 10);
-    await ensemble.dispose();
+    await run.dispose();
   });
 
   it('evaluates every method and writes eval/results.json', async () => {
-    const ensemble = await Ensemble.load(run3.dir, quiet);
+    const run = await loadRun(run3.dir, quiet);
+    expect(run.dir).toBe(run3.dir);
+    expect(run.dense?.k).toBe(1);
+    expect(run.random?.k).toBe(2);
+    const ensemble = run.cbtm;
     const docs = run3.docs.filter((_, i) => i % 7 === 0).slice(0, 5);
-    const results = await ensemble.evaluate(docs, {
+    const results = await evaluate(scorersFor(run), docs, {
       maxTokensPerDocument: 48,
       corpusName: 'demo-valid',
+      backend: run.backend,
     });
     expect(Object.keys(results.methods)).toEqual([
       'cbtm-top1',
@@ -110,7 +122,11 @@ describe('Ensemble on a real run directory', () => {
       'random-all',
     ]);
     expect(['tensorflow-gpu', 'tensorflow', 'wasm', 'cpu']).toContain(results.backend);
-    const saved = JSON.parse(await readFile(join(run3.dir, 'eval', 'results.json'), 'utf8'));
+    // evaluate writes nothing; writeEvalResults saves it where the run keeps it.
+    const file = join(run3.dir, 'eval', 'results.json');
+    await expect(readFile(file, 'utf8')).rejects.toMatchObject({ code: 'ENOENT' });
+    expect(await writeEvalResults(run3.dir, results)).toBe(file);
+    const saved = JSON.parse(await readFile(file, 'utf8'));
     expect(saved).toEqual(JSON.parse(JSON.stringify(results)));
     // exp(mean NLL), recomputed from per-document scores.
     let nll = 0;
@@ -135,14 +151,14 @@ describe('Ensemble on a real run directory', () => {
     }
     expect(results.methods['single-expert']!.expertsPerDocument).toBe(1);
     expect(results.config).toMatchObject({ k: 3, randomExperts: 2, randomRouting: 'uniform' });
-    await ensemble.dispose();
+    await run.dispose();
   });
 
   it('generates the same text from the same seed, in separate processes’ worth of state', async () => {
     const gen = async (seed: number) => {
-      const ensemble = await Ensemble.load(run3.dir, quiet);
+      const run = await loadRun(run3.dir, quiet);
       const out = [];
-      for await (const t of ensemble.generate('The ', {
+      for await (const t of run.cbtm.generate('The ', {
         maxTokens: 24,
         seed,
         temperature: 2,
@@ -150,7 +166,7 @@ describe('Ensemble on a real run directory', () => {
       })) {
         out.push(t);
       }
-      await ensemble.dispose();
+      await run.dispose();
       return out;
     };
     const a = await gen(5);
@@ -166,7 +182,7 @@ describe('Ensemble on a real run directory', () => {
   });
 
   it('says which stage to run when a part of the run is missing', async () => {
-    await expect(Ensemble.load(join(root, 'nothing'), quiet)).rejects.toMatchObject({
+    await expect(loadRun(join(root, 'nothing'), quiet)).rejects.toMatchObject({
       code: 'E_STAGE_MISSING',
     });
   });

@@ -2,20 +2,21 @@ import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CbtmError, RunDirError } from '@cbtm/core';
 import { pathExists, RunLayout } from '@cbtm/core/node';
-import { Ensemble, type ExpertSet } from './ensemble.js';
+import { Ensemble } from './ensemble.js';
 import { ExpertPool } from './expert-pool.js';
 import { type Routing, UniformRouting } from './routing.js';
+import type { RunEnsembles } from './scorers.js';
 import type { ContextEmbedder, EnsembleTokenizer, ExpertModel } from './types.js';
 
 /**
- * Options of {@link Ensemble.load}.
+ * Options of {@link loadRun}.
  *
  * @example
  * ```ts
- * await Ensemble.load('runs/demo', { maxLoadedExperts: 2, backend: 'wasm' });
+ * await loadRun('runs/demo', { maxLoadedExperts: 2, backend: 'wasm' });
  * ```
  */
-export interface LoadEnsembleOptions {
+export interface LoadRunOptions {
   /**
    * How many experts of each set stay loaded at once (least recently used are freed).
    * @default 4
@@ -39,14 +40,14 @@ export interface LoadEnsembleOptions {
 }
 
 /**
- * Defaults of {@link LoadEnsembleOptions}.
+ * Defaults of {@link LoadRunOptions}.
  *
  * @example
  * ```ts
- * Ensemble.load(dir, { ...defaultLoadEnsembleOptions, maxLoadedExperts: 8 });
+ * await loadRun(dir, { ...defaultLoadRunOptions, maxLoadedExperts: 8 });
  * ```
  */
-export const defaultLoadEnsembleOptions = Object.freeze({
+export const defaultLoadRunOptions = Object.freeze({
   maxLoadedExperts: 4,
   backend: 'auto' as const,
   reembedStride: 8,
@@ -77,27 +78,48 @@ async function numberedDirs(dir: string): Promise<number> {
 }
 
 /**
- * Implementation of {@link Ensemble.load}: reads `<run>/tokenizer/tokenizer.json`,
- * `<run>/embedder/`, `<run>/router/`, and opens `<run>/experts/<j>/`, `<run>/dense/` and
- * `<run>/random/experts/<j>/` lazily (models load on first use).
+ * A run directory's ensembles, as {@link loadRun} opens them.
  *
  * @example
  * ```ts
- * const ensemble = await loadEnsemble('runs/demo');
+ * const run: LoadedRun = await loadRun('runs/demo');
+ * console.log(run.cbtm.k, run.backend, run.dense !== undefined);
+ * await run.dispose();
  * ```
  */
-export async function loadEnsemble(
-  runDir: string,
-  options: LoadEnsembleOptions = {},
-): Promise<Ensemble> {
+export interface LoadedRun extends RunEnsembles {
+  /** The run directory. */
+  readonly dir: string;
+  /** The tensor backend the experts run on. */
+  readonly backend: string;
+  /** Disposes every loaded model of every ensemble. */
+  dispose(): Promise<void>;
+}
+
+/**
+ * Opens a run directory: reads `<run>/tokenizer/tokenizer.json`, `<run>/embedder/` and
+ * `<run>/router/` now, and opens the experts of `<run>/experts/<j>/` lazily (each loads on first
+ * use, at most `maxLoadedExperts` at once). When the run has them, the dense baseline
+ * (`<run>/dense/`) and the random-cluster experts (`<run>/random/experts/<j>/`, routed by
+ * `<run>/random/router/` when present, else mixed uniformly) come as ensembles of their own,
+ * sharing the tokenizer and embedder.
+ *
+ * @example
+ * ```ts
+ * const run = await loadRun('runs/demo', { maxLoadedExperts: 2 });
+ * const { perplexity } = await run.cbtm.scoreSequence('In the beginning', { topK: 2 });
+ * await run.dispose();
+ * ```
+ */
+export async function loadRun(runDir: string, options: LoadRunOptions = {}): Promise<LoadedRun> {
   const [train, route, embed] = await Promise.all([
     import('@cbtm/train'),
     import('@cbtm/route'),
     import('@cbtm/embed'),
   ]);
-  const maxLoaded = options.maxLoadedExperts ?? defaultLoadEnsembleOptions.maxLoadedExperts;
+  const maxLoaded = options.maxLoadedExperts ?? defaultLoadRunOptions.maxLoadedExperts;
   const backend = await train.selectBackend(
-    options.backend ?? defaultLoadEnsembleOptions.backend,
+    options.backend ?? defaultLoadRunOptions.backend,
     options.log ? { log: options.log } : {},
   );
 
@@ -117,6 +139,9 @@ export async function loadEnsemble(
   const embedder = await loadEmbedder(embedderDir);
 
   const router = await route.loadRouter(layout.router);
+  const reembedStride = options.reembedStride ?? defaultLoadRunOptions.reembedStride;
+  const ensembleOf = (experts: ExpertPool, routing: Routing) =>
+    new Ensemble({ tokenizer, embedder, experts, router: routing, reembedStride });
   const modelLoader = (dir: string) => async (): Promise<ExpertModel> => {
     await need(
       join(dir, train.MODEL_JSON),
@@ -124,19 +149,20 @@ export async function loadEnsemble(
     );
     return train.GptModel.load(dir);
   };
-  const experts: ExpertSet = {
-    pool: new ExpertPool(router.k, (j) => modelLoader(layout.expert(j))(), {
-      maxLoaded,
-    }),
-    routing: router,
-  };
+  const cbtm = ensembleOf(
+    new ExpertPool(router.k, (j) => modelLoader(layout.expert(j))(), { maxLoaded }),
+    router,
+  );
 
-  let dense: ExpertSet | undefined;
+  let dense: Ensemble | undefined;
   if (await pathExists(join(layout.dense, train.MODEL_JSON))) {
-    dense = { pool: new ExpertPool(1, modelLoader(layout.dense), { maxLoaded: 1 }) };
+    dense = ensembleOf(
+      new ExpertPool(1, modelLoader(layout.dense), { maxLoaded: 1 }),
+      new UniformRouting(1, embedder.dimension),
+    );
   }
 
-  let random: ExpertSet | undefined;
+  let random: Ensemble | undefined;
   const randomExperts = layout.randomExperts;
   if (await pathExists(randomExperts)) {
     const count = await numberedDirs(randomExperts);
@@ -147,23 +173,23 @@ export async function loadEnsemble(
       if (await pathExists(layout.random('router', 'router.json'))) {
         routing = await route.loadRouter(layout.random('router'));
       }
-      random = {
-        pool: new ExpertPool(count, (j) => modelLoader(layout.randomExpert(j))(), {
-          maxLoaded,
-        }),
+      random = ensembleOf(
+        new ExpertPool(count, (j) => modelLoader(layout.randomExpert(j))(), { maxLoaded }),
         routing,
-      };
+      );
     }
   }
 
-  return new Ensemble({
-    tokenizer,
-    embedder,
-    experts,
+  return {
+    dir: runDir,
+    backend,
+    cbtm,
     ...(dense ? { dense } : {}),
     ...(random ? { random } : {}),
-    runDir,
-    backend,
-    reembedStride: options.reembedStride ?? defaultLoadEnsembleOptions.reembedStride,
-  });
+    async dispose() {
+      await cbtm.dispose();
+      await dense?.dispose();
+      await random?.dispose();
+    },
+  };
 }
