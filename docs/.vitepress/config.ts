@@ -1,16 +1,7 @@
 import { defineConfig } from 'vitepress';
-
-const packages = [
-  'core',
-  'embed',
-  'cluster',
-  'train',
-  'route',
-  'ensemble',
-  'serve',
-  'queue',
-  'pipeline',
-];
+// The published packages in dependency order: the one list the site, the API generator and the
+// docs tests read.
+import packages from './packages.json' with { type: 'json' };
 
 // The home page's layout lives here rather than in index.md's front matter: Biome formats the
 // repository's markdown and does not keep YAML front matter intact.

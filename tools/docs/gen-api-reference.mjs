@@ -12,17 +12,10 @@ import ts from 'typescript';
 import { formatMarkdown } from './format-markdown.mjs';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
-export const API_PACKAGES = [
-  'core',
-  'embed',
-  'cluster',
-  'train',
-  'route',
-  'ensemble',
-  'serve',
-  'queue',
-  'pipeline',
-];
+/** The published packages in dependency order (docs/.vitepress/packages.json, the one list). */
+export const API_PACKAGES = JSON.parse(
+  readFileSync(join(ROOT, 'docs', '.vitepress', 'packages.json'), 'utf8'),
+);
 const OUT_DIR = join(ROOT, 'docs', 'packages', 'api');
 
 const printer = ts.createPrinter({ removeComments: true, newLine: ts.NewLineKind.LineFeed });

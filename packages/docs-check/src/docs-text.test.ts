@@ -1,7 +1,7 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { DOCS, ROOT } from './test-utils/paths.js';
+import { DOCS, ROOT, SITE_PACKAGES } from './test-utils/paths.js';
 
 const read = (...parts: string[]) => readFile(join(ROOT, ...parts), 'utf8');
 
@@ -52,5 +52,31 @@ describe('what the docs tell a newcomer', () => {
     expect(queue).toContain('--requirepass');
     expect(queue).toMatch(/redis:\/\/:\$CBTM_REDIS_PASSWORD@/);
     expect(queue).toContain('rediss://');
+  });
+});
+
+describe('the package list of the site', () => {
+  it('names every published package once, each after the packages it depends on', async () => {
+    const published = new Map<string, string[]>();
+    for (const dir of await readdir(join(ROOT, 'packages'))) {
+      const pkg = JSON.parse(await read('packages', dir, 'package.json').catch(() => '{}'));
+      if (!pkg.name || pkg.private) continue;
+      const deps = Object.keys({
+        ...pkg.dependencies,
+        ...pkg.optionalDependencies,
+        ...pkg.peerDependencies,
+      })
+        .filter((d) => d.startsWith('@cbtm/'))
+        .map((d) => d.slice('@cbtm/'.length));
+      published.set(dir, deps);
+    }
+    expect([...SITE_PACKAGES].sort()).toEqual([...published.keys()].sort());
+    for (const [i, name] of SITE_PACKAGES.entries()) {
+      for (const dep of published.get(name) ?? []) {
+        // A lazily loaded optional peer (the CLI's serve and queue) may come after its user.
+        const optional = ['serve', 'queue'].includes(dep) && name === 'pipeline';
+        if (!optional) expect(SITE_PACKAGES.indexOf(dep), `${name} needs ${dep}`).toBeLessThan(i);
+      }
+    }
   });
 });

@@ -5,7 +5,7 @@ import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { ensureSite } from './test-utils/build-site.js';
 import { launchChromium } from './test-utils/chromium.js';
-import { SITE } from './test-utils/paths.js';
+import { SITE, SITE_PACKAGES as sitePackages } from './test-utils/paths.js';
 import { type StaticSite, serveStatic } from './test-utils/static-server.js';
 
 async function htmlPages(dir: string): Promise<string[]> {
@@ -84,17 +84,7 @@ describeWithProgram(CHROMIUM, 'the built docs site in Chromium', () => {
       '/demo.html',
       '/examples.html',
       '/packages/index.html',
-      ...[
-        'core',
-        'embed',
-        'cluster',
-        'train',
-        'route',
-        'ensemble',
-        'serve',
-        'queue',
-        'pipeline',
-      ].map((p) => `/packages/${p}.html`),
+      ...sitePackages.map((p) => `/packages/${p}.html`),
     ]) {
       expect(pages).toContain(required);
     }

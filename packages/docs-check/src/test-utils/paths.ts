@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -15,3 +16,8 @@ export const EXAMPLES = join(ROOT, 'examples');
 export const EXAMPLES_DIST = join(ROOT, 'packages', 'docs-check', 'dist', 'examples');
 /** The cbtm CLI. */
 export const CLI = join(ROOT, 'packages', 'pipeline', 'dist', 'bin.js');
+
+/** The published packages the site documents, in dependency order (`docs/.vitepress/packages.json`). */
+export const SITE_PACKAGES: readonly string[] = JSON.parse(
+  readFileSync(join(ROOT, 'docs', '.vitepress', 'packages.json'), 'utf8'),
+);
