@@ -5,7 +5,6 @@ import { deriveSeed, Rng, type RunDir, readJsonFile } from '@cbtm/core';
 import { pathExists, RunLayout } from '@cbtm/core/node';
 import type { EvalResults } from '../results.js';
 import { readEmbeddings } from '../stages/embeddings-file.js';
-import { projectTo2d } from './projection.js';
 import type { EmbeddingMap, LossCurve, ReportData } from './report-data.js';
 
 /** `<run>/clusters/assignments.jsonl` as cluster ids in corpus order. */
@@ -142,6 +141,7 @@ export async function collectReportData(
       contingency = { domains, counts };
     }
     const { n, dimension: d } = embeddings.index;
+    const { projectTo2d } = await import('@cbtm/cluster');
     const xy = projectTo2d(embeddings.vectors, n, d);
     let rows = Array.from({ length: n }, (_, i) => i);
     if (n > maxPoints) {
