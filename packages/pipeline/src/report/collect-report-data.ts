@@ -1,5 +1,4 @@
 import { createReadStream } from 'node:fs';
-import { readdir } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
 import { deriveSeed, Rng, type RunDir, readJsonFile } from '@cbtm/core';
 import { pathExists, RunLayout } from '@cbtm/core/node';
@@ -7,7 +6,10 @@ import type { EvalResults } from '../results.js';
 import { readEmbeddings } from '../stages/embeddings-file.js';
 import type { EmbeddingMap, LossCurve, ReportData } from './report-data.js';
 
-/** `<run>/clusters/assignments.jsonl` as cluster ids in corpus order. */
+/**
+ * `<run>/clusters/assignments.jsonl` as the training documents' cluster ids, in corpus order
+ * (the rows of `<run>/embeddings/`); the held-out validation documents after them are left out.
+ */
 export async function readAssignments(file: string): Promise<Int32Array> {
   const out: number[] = [];
   const lines = createInterface({
@@ -16,7 +18,8 @@ export async function readAssignments(file: string): Promise<Int32Array> {
   });
   for await (const line of lines) {
     if (line.trim() === '') continue;
-    out.push((JSON.parse(line) as { cluster: number }).cluster);
+    const row = JSON.parse(line) as { cluster: number; heldOut?: boolean };
+    if (row.heldOut !== true) out.push(row.cluster);
   }
   return Int32Array.from(out);
 }
@@ -61,14 +64,6 @@ async function lossCurve(
   };
 }
 
-async function numbered(dir: string): Promise<number[]> {
-  if (!(await pathExists(dir))) return [];
-  return (await readdir(dir))
-    .filter((n) => /^\d+$/.test(n))
-    .map(Number)
-    .sort((a, b) => a - b);
-}
-
 /** Loss curves of the seed, every expert, the dense model and the random-cluster experts. */
 export async function collectLossCurves(
   run: RunDir,
@@ -80,10 +75,10 @@ export async function collectLossCurves(
     if (c) curves.push(c);
   };
   add(await lossCurve(layout.seed, 'seed', 'seed'));
-  for (const j of await numbered(layout.experts))
+  for (const j of await layout.expertIds())
     add(await lossCurve(layout.expert(j), `expert ${j}`, 'expert'));
   add(await lossCurve(layout.dense, 'dense', 'dense'));
-  for (const j of await numbered(layout.randomExperts)) {
+  for (const j of await layout.randomExpertIds()) {
     add(await lossCurve(layout.randomExpert(j), `random ${j}`, 'random'));
   }
   let backend: string | null = null;
