@@ -1,4 +1,4 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { RunDir } from '@cbtm/core';
@@ -96,5 +96,23 @@ describe('stage config hashes', () => {
       random: '9ceb9dad9e427972b3b7bf90526c86f6c291b42e80b48bea2209b2221a33eb0f',
       router: '9625c64a1ff4712831133a9be3a3793e3e6c24c4975ebfe0ff622db679687237',
     });
+  });
+
+  it('hash a seed given by folder (train.seedFrom) by its content, not its path', async () => {
+    const seed = join(dir, 'somewhere', 'seed-model');
+    await mkdir(seed, { recursive: true });
+    await writeFile(join(seed, 'model.json'), 'model-json-content');
+    await writeFile(join(seed, 'group1-shard1of1.bin'), 'weights-content');
+    const hashes = await stageHashes({ train: { seedFrom: seed, tokens: 100_000 } });
+    expect(hashes).toMatchObject({
+      seed: '',
+      experts: 'd005874b36b5fc7b96372e764334609d23ebbdab3a33121f31c427bb53cbec8a',
+      dense: 'd005874b36b5fc7b96372e764334609d23ebbdab3a33121f31c427bb53cbec8a',
+      random: '60edeb9f9166534e879f6bc6dfee15662bcf1ba1d0a07fe1c0bb0d2e3bcfa44e',
+    });
+    await writeFile(join(seed, 'group1-shard1of1.bin'), 'other weights');
+    expect((await stageHashes({ train: { seedFrom: seed, tokens: 100_000 } })).experts).not.toBe(
+      hashes.experts,
+    );
   });
 });
