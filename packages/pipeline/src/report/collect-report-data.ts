@@ -121,22 +121,32 @@ export async function collectReportData(
     ? await readEmbeddings(run)
     : null;
 
+  const { clusterSizes: sizesOf, contingencyTable, projectTo2d } = await import('@cbtm/cluster');
   let contingency: ReportData['contingency'] = null;
   let embeddingMap: EmbeddingMap | null = null;
-  const clusterSizes = metrics?.sizes ?? (assignments ? countSizes(assignments) : null);
+  const clusterSizes =
+    metrics?.sizes ??
+    (assignments
+      ? sizesOf(
+          assignments,
+          assignments.reduce((k, c) => Math.max(k, c + 1), 0),
+        )
+      : null);
   if (embeddings && assignments && assignments.length === embeddings.index.n) {
     const domains = embeddings.index.domains;
     const domainIndex = new Map(domains.map((d, i) => [d, i]));
-    const k = clusterSizes?.length ?? Math.max(...assignments) + 1;
+    const k = clusterSizes?.length ?? assignments.reduce((m, c) => Math.max(m, c + 1), 0);
     if (domains.length > 0) {
-      const counts = domains.map(() => new Array<number>(k).fill(0));
-      embeddings.domains.forEach((d, i) => {
-        if (d !== undefined) counts[domainIndex.get(d)!]![assignments[i]!] += 1;
-      });
-      contingency = { domains, counts };
+      // Documents without a domain label are left out of the table.
+      const labeled = embeddings.domains.flatMap((dom, i) => (dom === undefined ? [] : [i]));
+      const table = contingencyTable(
+        labeled.map((i) => embeddings.domains[i]!),
+        labeled.map((i) => assignments[i]!),
+        k,
+      );
+      contingency = { domains: table.labels, counts: table.counts };
     }
     const { n, dimension: d } = embeddings.index;
-    const { projectTo2d } = await import('@cbtm/cluster');
     const xy = projectTo2d(embeddings.vectors, n, d);
     let rows = Array.from({ length: n }, (_, i) => i);
     if (n > maxPoints) {
@@ -180,10 +190,4 @@ export async function collectReportData(
       ...(s.info ? { info: s.info } : {}),
     })),
   };
-}
-
-function countSizes(assignments: Int32Array): number[] {
-  const sizes: number[] = [];
-  for (const c of assignments) sizes[c] = (sizes[c] ?? 0) + 1;
-  return Array.from(sizes, (s) => s ?? 0);
 }
