@@ -79,15 +79,98 @@ describe('assignCorpus', () => {
 
   it('writes the random baseline in the same format, balanced and reproducible', async () => {
     const docs = letterCorpus(23);
-    const a = await assignCorpus(docs, randomClusters(5, 3), join(dir, 'a'));
-    const b = await assignCorpus(docs, randomClusters(5, 3), join(dir, 'b'));
-    expect(Array.from(a.sizes).sort()).toEqual([4, 4, 5, 5, 5]);
-    expect(await readJsonl(join(dir, 'a', 'clusters', 'assignments.jsonl'))).toEqual(
-      await readJsonl(join(dir, 'b', 'clusters', 'assignments.jsonl')),
-    );
+    const a = await assignCorpus(docs, randomClusters(5, 3), join(dir, 'a'), { total: 23 });
+    const b = await assignCorpus(docs, randomClusters(5, 3), join(dir, 'b'), { total: 23 });
+    expect(Array.from(a.sizes)).toEqual([5, 5, 5, 4, 4]);
+    const lines = await readJsonl(join(dir, 'a', 'clusters', 'assignments.jsonl'));
+    expect(lines).toEqual(await readJsonl(join(dir, 'b', 'clusters', 'assignments.jsonl')));
+    expect(lines.map((l) => l.cluster)).toEqual(Array.from(randomClusters(5, 3).assignments(23)));
     expect(a.metrics.method).toBe('random');
     expect(a.metrics.inertia).toBeNull();
     expect(b.metrics.labels?.classes).toEqual(['aaa', 'mmm', 'xyz']);
+    await expect(assignCorpus(docs, randomClusters(5, 3), join(dir, 'c'))).rejects.toThrow(
+      /needs `total`/,
+    );
+    await expect(
+      assignCorpus(docs, randomClusters(5, 3), join(dir, 'd'), { total: 22 }),
+    ).rejects.toThrow(/more documents than total = 22/);
+  });
+
+  it('writes shard records cut to the chosen fields, to the chosen paths', async () => {
+    const docs = letterCorpus(6).map((d, i) => (i === 2 ? { id: d.id, text: d.text } : d));
+    const outputs = {
+      assignments: join('random', 'assignments.jsonl'),
+      metrics: join('random', 'metrics.json'),
+      shard: (j: number) => join('random', 'shards', `${j}.jsonl.gz`),
+    };
+    const res = await assignCorpus(docs, randomClusters(2, 1), dir, {
+      total: 6,
+      fields: ['domain'],
+      outputs,
+    });
+    expect(res.files.shards).toEqual([0, 1].map((j) => join(dir, outputs.shard(j))));
+    const shards = [
+      ...(await readJsonl(join(dir, 'random', 'shards', '0.jsonl.gz'))),
+      ...(await readJsonl(join(dir, 'random', 'shards', '1.jsonl.gz'))),
+    ].sort((a, b) => String(a.id).localeCompare(String(b.id)));
+    // Key order id, text, then the fields: the records the pipeline has always written.
+    expect(shards.map((r) => JSON.stringify(r))).toEqual(
+      docs.map((d) =>
+        JSON.stringify(
+          d.domain === undefined
+            ? { id: d.id, text: d.text }
+            : { id: d.id, text: d.text, domain: d.domain },
+        ),
+      ),
+    );
+    expect((await readJsonl(join(dir, 'random', 'assignments.jsonl'))).length).toBe(6);
+    expect(JSON.parse(await readFile(join(dir, 'random', 'metrics.json'), 'utf8')).documents).toBe(
+      6,
+    );
+    await expect(readdir(join(dir, 'shards'))).rejects.toThrow();
+  });
+
+  it('appends held-out documents, each at its nearest centroid and marked, outside shards and metrics', async () => {
+    const embedder = new LetterEmbedder();
+    const docs = letterCorpus(9);
+    const extra = letterCorpus(14)
+      .slice(9)
+      .map((d) => ({ ...d, id: `held-${d.id}` }));
+    const centroids = new Float32Array(3 * 26);
+    for (let j = 0; j < 3; j++) centroids.set(embedder.vector(docs[j]!.text), j * 26);
+    const model = new ClusterModel(centroids, 3, 26);
+    const res = await assignCorpus(docs, model, dir, {
+      assignments: [0, 1, 2, 0, 1, 2, 0, 1, 2],
+      embedder,
+      heldOut: stream(extra),
+      batchSize: 2,
+    });
+    expect(res.heldOut).toBe(5);
+    expect(res.documents).toBe(9);
+    expect(Array.from(res.sizes)).toEqual([3, 3, 3]);
+    const lines = await readJsonl(join(dir, 'clusters', 'assignments.jsonl'));
+    expect(lines.slice(9)).toEqual(
+      extra.map((d) => ({
+        id: d.id,
+        cluster: model.nearest(embedder.vector(d.text), 1).indices[0],
+        heldOut: true,
+      })),
+    );
+    const shardIds = (
+      await Promise.all([0, 1, 2].map((j) => readJsonl(join(dir, 'shards', `${j}.jsonl.gz`))))
+    )
+      .flat()
+      .map((r) => r.id);
+    expect(shardIds.sort()).toEqual(docs.map((d) => d.id).sort());
+    await expect(
+      assignCorpus(docs, randomClusters(3), join(dir, 'r'), { total: 9, heldOut: extra, embedder }),
+    ).rejects.toThrow(/only to a ClusterModel/);
+    await expect(
+      assignCorpus(docs, model, join(dir, 'e'), {
+        assignments: new Array(9).fill(0),
+        heldOut: extra,
+      }),
+    ).rejects.toThrow(/needs an embedder/);
   });
 
   it('uses given assignments as is, and checks they match the corpus', async () => {
@@ -123,6 +206,7 @@ describe('assignCorpus', () => {
   it('stops on abort without leaving partial files', async () => {
     const ac = new AbortController();
     const run = assignCorpus(letterCorpus(50), randomClusters(3, 1), dir, {
+      total: 50,
       batchSize: 10,
       signal: ac.signal,
       onProgress: (e) => {

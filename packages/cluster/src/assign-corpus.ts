@@ -48,8 +48,41 @@ export interface AssignCorpusOptions extends LongRunOptions {
   readonly batchSize?: number;
   /** Document field with the evaluation label (purity, NMI). @default 'domain' */
   readonly labelField?: string;
-  /** Expected number of documents, only for progress totals. */
+  /**
+   * Number of documents in the corpus: progress totals, and required for
+   * {@link RandomClusters} (it deals a shuffle of all N documents).
+   */
   readonly total?: number;
+  /**
+   * Document fields a shard record keeps besides `id` and `text` (when present), in this
+   * order. @default every field: the document as read
+   */
+  readonly fields?: readonly string[];
+  /**
+   * Where the outputs go, relative to the run directory (e.g. a baseline's own folder).
+   * @default clusterOutputs
+   */
+  readonly outputs?: AssignCorpusOutputs;
+  /**
+   * Documents kept out of training (a validation hold-out): each is embedded and assigned to
+   * its nearest centroid, and appended to the assignments as `{"id","cluster","heldOut":true}`;
+   * they go to no shard and count in no metric. Needs a {@link ClusterModel} and `embedder`.
+   */
+  readonly heldOut?: Iterable<Document> | AsyncIterable<Document>;
+}
+
+/**
+ * Paths of {@link assignCorpus}'s outputs, relative to the run directory.
+ *
+ * @example
+ * ```ts
+ * const outputs: AssignCorpusOutputs = { ...clusterOutputs, shard: (j) => `random/shards/${j}.jsonl.gz` };
+ * ```
+ */
+export interface AssignCorpusOutputs {
+  readonly assignments: string;
+  readonly metrics: string;
+  readonly shard: (j: number) => string;
 }
 
 /** Default options of {@link assignCorpus}. */
@@ -62,6 +95,8 @@ export const defaultAssignCorpusOptions = {
 /** What {@link assignCorpus} wrote. */
 export interface AssignCorpusResult {
   readonly documents: number;
+  /** Held-out documents assigned (`heldOut` option); 0 without. */
+  readonly heldOut: number;
   readonly sizes: Int32Array;
   readonly metrics: ClusterMetrics;
   /** Absolute paths of the files written. */
@@ -72,12 +107,19 @@ export interface AssignCorpusResult {
   };
 }
 
-/** Relative paths of the cluster stage's outputs inside a run directory. */
-export const clusterOutputs = {
+/**
+ * Relative paths of the cluster stage's outputs inside a run directory.
+ *
+ * @example
+ * ```ts
+ * join(runDir, clusterOutputs.shard(3)); // <run>/shards/3.jsonl.gz
+ * ```
+ */
+export const clusterOutputs: AssignCorpusOutputs = {
   assignments: join('clusters', 'assignments.jsonl'),
   metrics: join('clusters', 'metrics.json'),
   shard: (j: number) => join('shards', `${j}.jsonl.gz`),
-} as const;
+};
 
 async function* batches(
   corpus: Iterable<Document> | AsyncIterable<Document>,
@@ -129,13 +171,23 @@ function labelOf(doc: Document, field: string): string | undefined {
   return typeof v === 'string' || typeof v === 'number' ? String(v) : undefined;
 }
 
+/** The shard record of a document: all of it, or `id`, `text` and the chosen fields. */
+function shardRecord(doc: Document, fields: readonly string[] | undefined): object {
+  if (!fields) return doc;
+  const out: Record<string, unknown> = { id: doc.id, text: doc.text };
+  for (const f of fields) if (doc[f] !== undefined) out[f] = doc[f];
+  return out;
+}
+
 /**
  * Streams a corpus into a run directory: each document goes to a cluster (nearest centroid of
  * its embedding for a {@link ClusterModel}, the seeded baseline for {@link RandomClusters}, or
  * the given `assignments`), in batches. Writes, each atomically (temp file, then rename):
  *
- * - `clusters/assignments.jsonl`: `{"id","cluster"}` per document, in corpus order;
- * - `shards/<j>.jsonl.gz`: the documents of cluster j, as read (every shard exists);
+ * - `clusters/assignments.jsonl`: `{"id","cluster"}` per document, in corpus order, then the
+ *   `heldOut` documents marked `"heldOut": true`;
+ * - `shards/<j>.jsonl.gz`: the documents of cluster j, as read or cut to `fields` (every
+ *   shard exists);
  * - `clusters/metrics.json`: sizes, inertia, balance ratio, and with labels purity, NMI and
  *   the label × cluster contingency table (see {@link ClusterMetrics}).
  *
@@ -163,30 +215,49 @@ export async function assignCorpus(
     throw new InvalidArgumentError(`batchSize must be an integer ≥ 1, got ${batchSize}.`);
   }
   const { k } = clusters;
-  const given = options.assignments;
   const isRandom = 'kind' in clusters && clusters.kind === 'random';
   const model = isRandom ? undefined : (clusters as ClusterModel);
-  if (!given && model && !options.embedder) {
+  if (isRandom && !options.assignments && options.total === undefined) {
+    throw new InvalidArgumentError(
+      'assignCorpus needs `total`, the number of documents, for random clusters: they deal a shuffle of the whole corpus.',
+    );
+  }
+  const given =
+    options.assignments ??
+    (isRandom ? (clusters as RandomClusters).assignments(options.total!) : undefined);
+  const givenWhat = options.assignments
+    ? `the ${given?.length} given assignments`
+    : `total = ${given?.length}`;
+  if (((!given && model) || options.heldOut) && !options.embedder) {
     throw new InvalidArgumentError(
       'assignCorpus needs an embedder to assign documents to a ClusterModel.',
     );
   }
-  if (!given && model && options.embedder && options.embedder.dimension !== model.dimension) {
+  if (options.heldOut && !model) {
+    throw new InvalidArgumentError(
+      'assignCorpus assigns held-out documents only to a ClusterModel.',
+    );
+  }
+  if (
+    (!given || options.heldOut) &&
+    model &&
+    options.embedder &&
+    options.embedder.dimension !== model.dimension
+  ) {
     throw new InvalidArgumentError(
       `The embedder's dimension (${options.embedder.dimension}) differs from the model's (${model.dimension}).`,
     );
   }
-  const method: ClusterMetrics['method'] = given
-    ? (options.method ?? defaultAssignCorpusOptions.method)
-    : isRandom
-      ? 'random'
+  const method: ClusterMetrics['method'] = isRandom
+    ? 'random'
+    : given
+      ? (options.method ?? defaultAssignCorpusOptions.method)
       : 'nearest-centroid';
-  const nextRandom = isRandom ? (clusters as RandomClusters).assigner() : undefined;
-
+  const outputs = options.outputs ?? clusterOutputs;
   const files = {
-    assignments: join(runDir, clusterOutputs.assignments),
-    metrics: join(runDir, clusterOutputs.metrics),
-    shards: Array.from({ length: k }, (_, j) => join(runDir, clusterOutputs.shard(j))),
+    assignments: join(runDir, outputs.assignments),
+    metrics: join(runDir, outputs.metrics),
+    shards: Array.from({ length: k }, (_, j) => join(runDir, outputs.shard(j))),
   };
   const assignmentWriter = createJsonlWriter(files.assignments);
   const shardWriters: JsonlWriter[] = files.shards.map((f) => createJsonlWriter(f));
@@ -195,6 +266,7 @@ export async function assignCorpus(
   let inertia = 0;
   let hasDistances = !isRandom && (!given || options.distances !== undefined);
   let documents = 0;
+  let heldOut = 0;
   const progress = progressReporter('assign', options.onProgress, {
     unit: 'docs',
     ...(options.total !== undefined ? { total: options.total } : {}),
@@ -208,7 +280,7 @@ export async function assignCorpus(
       if (given) {
         if (documents + batch.length > given.length) {
           throw new InvalidArgumentError(
-            `The corpus has more documents than the ${given.length} given assignments; they must match one to one.`,
+            `The corpus has more documents than ${givenWhat}; they must match one to one.`,
           );
         }
         batchClusters = Array.from({ length: batch.length }, (_, q) => given[documents + q]!);
@@ -216,8 +288,6 @@ export async function assignCorpus(
         batchDistances = dist
           ? Array.from({ length: batch.length }, (_, q) => dist[documents + q]!)
           : undefined;
-      } else if (nextRandom) {
-        batchClusters = batch.map(() => nextRandom());
       } else {
         const vectors = await embedBatch(options.embedder!, batch, options.signal);
         const r = model!.assign(vectors, batch.length);
@@ -243,16 +313,25 @@ export async function assignCorpus(
           row[c]! += 1;
         }
         await assignmentWriter.write({ id: doc.id, cluster: c });
-        await shardWriters[c]!.write(doc);
+        await shardWriters[c]!.write(shardRecord(doc, options.fields));
       }
       documents += batch.length;
       progress.update(documents);
     }
     if (given && documents !== given.length) {
       throw new InvalidArgumentError(
-        `The corpus has ${documents} documents but ${given.length} assignments were given; they must match one to one.`,
+        `The corpus has ${documents} documents but ${givenWhat}; they must match one to one.`,
       );
     }
+    if (options.heldOut)
+      heldOut = await assignHeldOut(
+        options.heldOut,
+        model!,
+        options.embedder!,
+        assignmentWriter,
+        batchSize,
+        options.signal,
+      );
     throwIfAborted(options.signal);
     await Promise.all([assignmentWriter.close(), ...shardWriters.map((w) => w.close())]);
   } catch (err) {
@@ -279,5 +358,52 @@ export async function assignCorpus(
       ...(metrics.labels ? { nmi: metrics.labels.nmi, purity: metrics.labels.purity } : {}),
     },
   });
-  return { documents, sizes, metrics, files };
+  return { documents, heldOut, sizes, metrics, files };
+}
+
+/**
+ * Embeds held-out documents in the embedder's own batches, assigns each to its nearest
+ * centroid and appends it to the assignments, marked. Returns how many there were.
+ */
+async function assignHeldOut(
+  docs: Iterable<Document> | AsyncIterable<Document>,
+  model: ClusterModel,
+  embedder: CorpusEmbedder,
+  writer: JsonlWriter,
+  blockSize: number,
+  signal: AbortSignal | undefined,
+): Promise<number> {
+  const d = model.dimension;
+  const ids: string[] = [];
+  const source = async function* () {
+    for await (const doc of docs) {
+      ids.push(doc.id);
+      yield doc;
+    }
+  };
+  let block = new Float32Array(blockSize * d);
+  let m = 0;
+  let written = 0;
+  const flush = async () => {
+    const { clusters } = model.assign(block, m);
+    for (let q = 0; q < m; q++) {
+      await writer.write({ id: ids[written]!, cluster: clusters[q]!, heldOut: true });
+      written += 1;
+    }
+    block = new Float32Array(blockSize * d);
+    m = 0;
+  };
+  for await (const vector of embedder.embed(source(), signal ? { signal } : {})) {
+    throwIfAborted(signal);
+    if (vector.length !== d) {
+      throw new InvalidArgumentError(
+        `The embedder returned a vector of ${vector.length} values; its dimension is ${d}.`,
+      );
+    }
+    block.set(vector, m * d);
+    m += 1;
+    if (m === blockSize) await flush();
+  }
+  if (m > 0) await flush();
+  return written;
 }

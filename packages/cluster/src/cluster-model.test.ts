@@ -38,6 +38,18 @@ describe('ClusterModel', () => {
     }
   });
 
+  it('measures each point against its given centroid, matching nearest() when it is the nearest', () => {
+    const model = new ClusterModel(Float32Array.from([0, 0, 1, 1, 5, 5]), 3, 2);
+    const points = Float32Array.from([0.9, 0.8, 4, 6, 0, 1]);
+    const d = model.distancesTo(points, 3, [1, 2, 0]);
+    expect(d[0]).toBe(model.nearest([0.9, 0.8], 1).distances[0]);
+    expect(Array.from(d.subarray(1))).toEqual([2, 1]);
+    // Not the nearest: still the distance to the given one.
+    expect(model.distancesTo(points, 1, [2])[0]).toBeCloseTo(4.1 ** 2 + 4.2 ** 2, 5);
+    expect(() => model.distancesTo(points, 3, [0, 3, 0])).toThrow(/outside/);
+    expect(() => model.distancesTo(points, 4, [0, 0, 0, 0])).toThrow(/n × dimension/);
+  });
+
   it('round-trips exactly through JSON and through save/load', async () => {
     const model = randomModel(5, 7, 3);
     const copy = ClusterModel.fromJSON(JSON.parse(JSON.stringify(model)));

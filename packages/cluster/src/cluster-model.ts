@@ -118,6 +118,39 @@ export class ClusterModel {
   }
 
   /**
+   * The squared Euclidean distance of each of n points to the centroid of its given cluster
+   * (e.g. the inertia terms of an assignment made elsewhere). Sums run in float64.
+   *
+   * @example
+   * ```ts
+   * const inertia = model.distancesTo(points, n, clusters).reduce((s, x) => s + x, 0);
+   * ```
+   */
+  distancesTo(points: Float32Array, n: number, clusters: ArrayLike<number>): Float32Array {
+    const { k, dimension: d, centroids } = this;
+    if (points.length < n * d || clusters.length < n) {
+      throw new InvalidArgumentError(
+        `distancesTo needs n × dimension = ${n * d} values and n = ${n} clusters, got ${points.length} and ${clusters.length}.`,
+      );
+    }
+    const out = new Float32Array(n);
+    for (let i = 0; i < n; i++) {
+      const j = clusters[i]!;
+      if (!(Number.isInteger(j) && j >= 0 && j < k))
+        throw new InvalidArgumentError(`clusters[${i}] is ${j}, outside [0, ${k}).`);
+      let s = 0;
+      const o = i * d;
+      const c = j * d;
+      for (let t = 0; t < d; t++) {
+        const diff = points[o + t]! - centroids[c + t]!;
+        s += diff * diff;
+      }
+      out[i] = s;
+    }
+    return out;
+  }
+
+  /**
    * The JSON form (versioned).
    *
    * @example

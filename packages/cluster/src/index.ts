@@ -1,5 +1,6 @@
 export {
   type AssignCorpusOptions,
+  type AssignCorpusOutputs,
   type AssignCorpusResult,
   assignCorpus,
   type CorpusEmbedder,
@@ -26,15 +27,18 @@ export {
   clusterCorpus,
   defaultClusterCorpusOptions,
 } from './cluster-corpus.js';
+export { clusterMeans } from './cluster-means.js';
 export { ClusterModel, type ClusterModelJSON } from './cluster-model.js';
 export {
   type ClusterMetrics,
   type Contingency,
   clusterMetrics,
+  clusterSizes,
   contingencyTable,
   normalizedMutualInfo,
   purity,
 } from './metrics.js';
+export { projectTo2d } from './projection.js';
 export { RandomClusters, randomClusters } from './random-clusters.js';
 export { CENTROIDS_FILE } from './serialize.js';
 export { DistanceEngine, wasmSimdSupported } from './squared-distances.js';

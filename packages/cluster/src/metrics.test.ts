@@ -1,6 +1,12 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { clusterMetrics, contingencyTable, normalizedMutualInfo, purity } from './metrics.js';
+import {
+  clusterMetrics,
+  clusterSizes,
+  contingencyTable,
+  normalizedMutualInfo,
+  purity,
+} from './metrics.js';
 
 interface Fixture {
   readonly name: string;
@@ -21,6 +27,12 @@ describe('metrics', () => {
     const table = contingencyTable(c.labels, c.clusters, c.k);
     expect(normalizedMutualInfo(table)).toBeCloseTo(c.nmi, 12);
     expect(purity(table)).toBeCloseTo(c.purity, 12);
+  });
+
+  it('counts cluster sizes, of all documents or of some rows, empty clusters kept', () => {
+    expect(clusterSizes(Int32Array.of(0, 2, 2, 1, 2), 4)).toEqual([1, 1, 3, 0]);
+    expect(clusterSizes([0, 2, 2, 1, 2], 4, Int32Array.of(0, 2, 4))).toEqual([1, 0, 2, 0]);
+    expect(() => clusterSizes([0, 4], 4)).toThrow(/outside/);
   });
 
   it('builds the contingency table with sorted labels and empty clusters kept', () => {

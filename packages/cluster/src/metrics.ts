@@ -115,6 +115,32 @@ export function purity(table: Contingency): number {
   return total === 0 ? 0 : majority / total;
 }
 
+/**
+ * Documents per cluster: how many of `assignments` (or, with `rows`, of those rows only) are
+ * in each of the k clusters.
+ *
+ * @example
+ * ```ts
+ * clusterSizes([0, 2, 2, 1], 3); // [1, 1, 2]
+ * clusterSizes([0, 2, 2, 1], 3, [1, 2]); // [0, 0, 2]
+ * ```
+ */
+export function clusterSizes(
+  assignments: ArrayLike<number>,
+  k: number,
+  rows?: ArrayLike<number>,
+): number[] {
+  const sizes = new Array<number>(k).fill(0);
+  const count = (j: number) => {
+    if (!(Number.isInteger(j) && j >= 0 && j < k))
+      throw new InvalidArgumentError(`cluster ${j} is outside [0, ${k}).`);
+    sizes[j]! += 1;
+  };
+  if (rows) for (let q = 0; q < rows.length; q++) count(assignments[rows[q]!]!);
+  else for (let i = 0; i < assignments.length; i++) count(assignments[i]!);
+  return sizes;
+}
+
 /** `clusters/metrics.json`. */
 export interface ClusterMetrics {
   readonly format: 'cbtm-cluster-metrics';

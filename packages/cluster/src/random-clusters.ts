@@ -1,16 +1,15 @@
-import { InvalidArgumentError, Rng } from '@cbtm/core';
+import { deriveSeed, InvalidArgumentError, Rng } from '@cbtm/core';
 
 /**
- * The paper's random-cluster baseline: documents go to clusters at random, seeded. Each
- * consecutive block of k documents receives a random permutation of the k clusters, so the
- * assignment streams (no corpus size needed) and every cluster ends with ⌊N/k⌋ or ⌈N/k⌉
- * documents, like the balanced clusters it is compared with.
+ * The paper's random-cluster baseline: documents go to clusters at random, seeded. The N
+ * documents are shuffled (one seeded Fisher–Yates pass) and dealt to the k clusters in turn,
+ * so every cluster ends with ⌊N/k⌋ or ⌈N/k⌉ documents, like the balanced clusters it is
+ * compared with. Dealing needs N up front: pass the corpus size.
  *
  * @example
  * ```ts
  * const baseline = randomClusters(8, 1234);
- * const next = baseline.assigner();
- * next(); next(); // cluster of the 1st and 2nd document
+ * baseline.assignments(1000); // the cluster of each of 1000 documents, in corpus order
  * ```
  */
 export class RandomClusters {
@@ -28,24 +27,8 @@ export class RandomClusters {
   }
 
   /**
-   * A fresh assigner: call it once per document, in corpus order; it returns that document's
-   * cluster. Two assigners from the same seed give the same sequence.
-   */
-  assigner(): () => number {
-    const rng = new Rng(this.seed);
-    const block = Array.from({ length: this.k }, (_, j) => j);
-    let used = this.k;
-    return () => {
-      if (used === this.k) {
-        rng.shuffle(block);
-        used = 0;
-      }
-      return block[used++]!;
-    };
-  }
-
-  /**
-   * The clusters of the first `count` documents.
+   * The clusters of `count` documents, in corpus order. The same seed and count give the same
+   * assignment.
    *
    * @example
    * ```ts
@@ -53,8 +36,15 @@ export class RandomClusters {
    * ```
    */
   assignments(count: number): Int32Array {
-    const next = this.assigner();
-    return Int32Array.from({ length: count }, () => next());
+    if (!(Number.isInteger(count) && count >= 0))
+      throw new InvalidArgumentError(`count must be an integer ≥ 0, got ${count}.`);
+    const order = Array.from({ length: count }, (_, i) => i);
+    new Rng(deriveSeed(this.seed, 'random-clusters')).shuffle(order);
+    const clusters = new Int32Array(count);
+    order.forEach((row, i) => {
+      clusters[row] = i % this.k;
+    });
+    return clusters;
   }
 }
 
@@ -63,7 +53,7 @@ export class RandomClusters {
  *
  * @example
  * ```ts
- * await assignCorpus(readCorpus(path), randomClusters(8, 1), 'runs/random-8');
+ * await assignCorpus(readCorpus(path), randomClusters(8, 1), 'runs/random-8', { total: 5000 });
  * ```
  */
 export function randomClusters(k: number, seed = 0): RandomClusters {

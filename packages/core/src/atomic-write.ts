@@ -103,26 +103,45 @@ export interface JsonlWriter {
 }
 
 /**
- * Creates a {@link JsonlWriter}. With `gzip` (default: when the path ends in `.gz`) the output is
+ * Writes a file in pieces, atomically: to a temp file beside it; `close()` fsyncs and renames
+ * it into place, `abort()` deletes it. Backpressure is honoured.
+ *
+ * @example
+ * ```ts
+ * const w: FileWriter = createFileWriter('runs/a/embeddings/vectors.f32');
+ * await w.write(new Uint8Array(vector.buffer, vector.byteOffset, vector.byteLength));
+ * await w.close();
+ * ```
+ */
+export interface FileWriter {
+  /** Appends bytes (or UTF-8 text). */
+  write(chunk: string | Uint8Array): Promise<void>;
+  /** Flushes, fsyncs and renames the temp file into place. */
+  close(): Promise<void>;
+  /** Discards everything written; the destination is untouched. */
+  abort(): Promise<void>;
+}
+
+/**
+ * Creates a {@link FileWriter}. With `gzip` (default: when the path ends in `.gz`) the output is
  * gzip-compressed.
  *
  * @example
  * ```ts
- * const w = createJsonlWriter('out/assignments.jsonl');
- * await w.write({ id: 'doc-1', cluster: 3 });
+ * const w = createFileWriter('out/vectors.f32');
+ * await w.write(new Uint8Array(Float32Array.of(1, 2).buffer));
  * await w.close();
  * ```
  */
-export function createJsonlWriter(
+export function createFileWriter(
   file: string,
   options: { readonly gzip?: boolean } = {},
-): JsonlWriter {
+): FileWriter {
   const gzip = options.gzip ?? file.endsWith('.gz');
   const tmp = tempPathFor(file);
   let ready: Promise<void> | undefined;
   let out: WriteStream | undefined;
   let zip: Gzip | undefined;
-  let count = 0;
   let failed: Error | undefined;
   const sink = () => (zip ?? out)!;
   const init = () => {
@@ -148,14 +167,10 @@ export function createJsonlWriter(
       stream.once('error', reject);
     });
   return {
-    get count() {
-      return count;
-    },
-    async write(record) {
+    async write(chunk) {
       await init();
       if (failed) throw failed;
-      count += 1;
-      if (!sink().write(`${JSON.stringify(record)}\n`)) {
+      if (!sink().write(chunk)) {
         await new Promise<void>((resolve) => sink().once('drain', resolve));
       }
     },
@@ -182,5 +197,35 @@ export function createJsonlWriter(
       }
       await rm(tmp, { force: true });
     },
+  };
+}
+
+/**
+ * Creates a {@link JsonlWriter}. With `gzip` (default: when the path ends in `.gz`) the output is
+ * gzip-compressed.
+ *
+ * @example
+ * ```ts
+ * const w = createJsonlWriter('out/assignments.jsonl');
+ * await w.write({ id: 'doc-1', cluster: 3 });
+ * await w.close();
+ * ```
+ */
+export function createJsonlWriter(
+  file: string,
+  options: { readonly gzip?: boolean } = {},
+): JsonlWriter {
+  const writer = createFileWriter(file, options);
+  let count = 0;
+  return {
+    get count() {
+      return count;
+    },
+    async write(record) {
+      await writer.write(`${JSON.stringify(record)}\n`);
+      count += 1;
+    },
+    close: () => writer.close(),
+    abort: () => writer.abort(),
   };
 }

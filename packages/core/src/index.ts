@@ -1,5 +1,7 @@
 export {
+  createFileWriter,
   createJsonlWriter,
+  type FileWriter,
   type JsonlWriter,
   readJsonFile,
   writeFileAtomic,

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { createJsonlWriter, writeJsonAtomic } from './atomic-write.js';
+import { createFileWriter, createJsonlWriter, writeJsonAtomic } from './atomic-write.js';
 import { hashConfig, stableStringify } from './checksum.js';
 import { AbortError, CbtmError, throwIfAborted } from './errors.js';
 import { type ProgressEvent, progressReporter } from './progress.js';
@@ -108,6 +108,27 @@ describe('writers', () => {
     await writeJsonAtomic(join(dir, 'm.json'), { a: 1 });
     expect((await readdir(join(dir, 'shards'))).sort()).toEqual(['0.jsonl.gz']);
     expect(JSON.parse(await readFile(join(dir, 'm.json'), 'utf8'))).toEqual({ a: 1 });
+  });
+
+  it('file writer writes bytes in pieces, atomically; abort leaves the old file', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'cbtm-w-'));
+    const file = join(dir, 'embeddings', 'vectors.f32');
+    const w = createFileWriter(file);
+    const rows = Array.from({ length: 3000 }, (_, i) => Float32Array.of(i, -i, i / 7));
+    for (const r of rows) await w.write(new Uint8Array(r.buffer));
+    await expect(readFile(file)).rejects.toThrow(); // nothing in place before close
+    await w.close();
+    const bytes = await readFile(file);
+    const back = new Float32Array(
+      bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength),
+    );
+    expect(back.length).toBe(9000);
+    expect(Array.from(back.subarray(3 * 2999))).toEqual(Array.from(rows[2999]!));
+    const again = createFileWriter(file);
+    await again.write('not floats');
+    await again.abort();
+    expect((await readFile(file)).length).toBe(9000 * 4);
+    expect(await readdir(join(dir, 'embeddings'))).toEqual(['vectors.f32']);
   });
 
   it('config hashes ignore key order', () => {

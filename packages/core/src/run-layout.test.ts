@@ -2,7 +2,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { listShardIds, pathExists, RunLayout } from './node.js';
+import { listExpertIds, listShardIds, pathExists, RunLayout } from './node.js';
 import { RunDir } from './run-dir.js';
 
 let root: string;
@@ -73,10 +73,23 @@ describe('RunLayout', () => {
     expect(await l.randomShardIds()).toEqual([1, 2, 10]);
   });
 
-  it('lists no shards when the folder does not exist', async () => {
+  it('lists no shards or experts when the folder does not exist', async () => {
     const l = new RunLayout(join(root, 'missing'));
     expect(await l.shardIds()).toEqual([]);
     expect(await l.randomShardIds()).toEqual([]);
+    expect(await l.expertIds()).toEqual([]);
+    expect(await l.randomExpertIds()).toEqual([]);
+  });
+
+  it('lists numbered expert folders in numeric order, ignoring files and other folders', async () => {
+    const l = new RunLayout(join(root, 'experts-run'));
+    for (const j of [10, 0, 2]) await mkdir(l.expert(j), { recursive: true });
+    await mkdir(join(l.experts, 'tmp'));
+    await writeFile(join(l.experts, '3'), 'a file, not a model folder');
+    await mkdir(l.randomExpert(1), { recursive: true });
+    expect(await l.expertIds()).toEqual([0, 2, 10]);
+    expect(await listExpertIds(l.experts)).toEqual([0, 2, 10]);
+    expect(await l.randomExpertIds()).toEqual([1]);
   });
 });
 

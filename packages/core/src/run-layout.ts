@@ -24,6 +24,24 @@ export async function listShardIds(dir: string): Promise<number[]> {
 }
 
 /**
+ * The ids of the numbered model folders (`<j>/`) in `dir`, ascending: the experts of
+ * `<run>/experts/` or `<run>/random/experts/`. Empty when `dir` does not exist; files and other
+ * folders are ignored. Gaps are left for the caller to judge.
+ *
+ * @example
+ * ```ts
+ * await listExpertIds('runs/a/experts'); // [0, 1, 2, 3]
+ * ```
+ */
+export async function listExpertIds(dir: string): Promise<number[]> {
+  if (!(await pathExists(dir))) return [];
+  return (await readdir(dir, { withFileTypes: true }))
+    .filter((e) => e.isDirectory() && /^\d+$/.test(e.name))
+    .map((e) => Number(e.name))
+    .sort((a, b) => a - b);
+}
+
+/**
  * Where every file of a run directory lives: the one owner of the layout that every stage,
  * loader and queue worker reads and writes. It only computes paths (and lists shards); `RunDir`
  * owns the manifest's contents, and each file's format belongs to the package that writes it.
@@ -98,6 +116,11 @@ export class RunLayout {
     return join(this.experts, String(j));
   }
 
+  /** The ids of the expert folders in `<run>/experts/`, ascending. */
+  expertIds(): Promise<number[]> {
+    return listExpertIds(this.experts);
+  }
+
   /** `<run>/dense/`: the dense baseline. */
   get dense(): string {
     return this.path('dense');
@@ -136,6 +159,11 @@ export class RunLayout {
   /** `<run>/random/experts/<j>/`: the random-cluster expert `j`. */
   randomExpert(j: number): string {
     return join(this.randomExperts, String(j));
+  }
+
+  /** The ids of the random-cluster expert folders in `<run>/random/experts/`, ascending. */
+  randomExpertIds(): Promise<number[]> {
+    return listExpertIds(this.randomExperts);
   }
 
   /** `<run>/router/`: the router over the cluster centroids. */

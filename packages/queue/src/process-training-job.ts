@@ -1,5 +1,6 @@
 import { hostname } from 'node:os';
 import { CbtmError, type ProgressEvent, RunDir } from '@cbtm/core';
+import { RunLayout } from '@cbtm/core/node';
 import type { Job } from 'bullmq';
 import { checkJobData } from './check-job-data.js';
 import { jobProgressReporter } from './job-progress.js';
@@ -13,6 +14,7 @@ export interface JobProcessorContext {
   /** Aborts when the worker is stopping: the job checkpoints and goes back to the queue. */
   readonly stopping: AbortSignal;
   readonly trainExperts: typeof import('@cbtm/train').trainExperts;
+  readonly runModelTasks: typeof import('@cbtm/train').runModelTasks;
   readonly UnrecoverableError: typeof import('bullmq').UnrecoverableError;
   readonly WaitingError: typeof import('bullmq').WaitingError;
   readonly log: (line: string) => void;
@@ -79,17 +81,30 @@ export async function processTrainingJob(
   );
   const progress = jobProgressReporter((p) => job.updateProgress(p));
   try {
-    const out = await ctx.trainExperts(runDir, {
+    const layout = new RunLayout(runDir);
+    const random = target.kind === 'random' ? await layout.randomShardIds() : [];
+    if (target.kind === 'random' && random.length === 0) {
+      throw new CbtmError(
+        'E_STAGE_MISSING',
+        `random: true, but ${layout.randomShards} holds no shards.`,
+      );
+    }
+    const tasks = ctx.runModelTasks(runDir, {
       totalTokens: data.totalTokens,
+      shards: await layout.shardIds(),
       ...(data.tokensPerExpert !== undefined ? { tokensPerExpert: data.tokensPerExpert } : {}),
+      ...(data.seedFrom !== undefined ? { seedFrom: data.seedFrom } : {}),
+      experts: target.kind === 'expert' ? [target.expert] : [],
+      dense: target.kind === 'dense',
+      random,
+    });
+    const out = await ctx.trainExperts(tasks, {
+      tokenizer: layout.tokenizer,
+      resultsFile: layout.trainResults,
       ...(data.modelConfig ? { modelConfig: data.modelConfig } : {}),
       ...(data.train ? { train: data.train } : {}),
       seed: data.seed,
       backend: data.backend,
-      ...(data.seedFrom !== undefined ? { seedFrom: data.seedFrom } : {}),
-      experts: target.kind === 'expert' ? [target.expert] : [],
-      dense: target.kind === 'dense',
-      random: target.kind === 'random',
       workers: 1,
       signal: ctx.stopping,
       onProgress: (e) => {

@@ -145,13 +145,18 @@ describeWithProgram(REDIS_SERVER, 'training queue (BullMQ on a real redis-server
 
   it('a queued expert is the same model `trainExperts` makes with the same settings', async () => {
     // Trained directly, in another run with the same shards, as `cbtm train` would.
-    const { trainExperts } = await import('@cbtm/train');
+    const { runModelTasks, trainExperts } = await import('@cbtm/train');
     const direct = await copyRun('direct');
-    await trainExperts(direct, {
-      ...settings(6, 2, 2),
+    const { totalTokens, ...options } = settings(6, 2, 2);
+    const tasks = runModelTasks(direct, {
+      totalTokens,
+      shards: [0, 1],
       experts: [1],
       dense: false,
-      random: false,
+    });
+    await trainExperts(tasks, {
+      ...options,
+      tokenizer: join(direct, 'tokenizer', 'tokenizer.json'),
       workers: 1,
       log: () => undefined,
     });

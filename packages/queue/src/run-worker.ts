@@ -39,9 +39,8 @@ export async function runWorker(options: RunWorkerOptions): Promise<WorkerSummar
   const me = `${hostname()}:${process.pid}`;
   if (o.signal?.aborted) return { completed: [], failed: [], returned: [] };
 
-  const [{ Worker, Queue, WaitingError, UnrecoverableError }, { trainExperts }] = await Promise.all(
-    [import('bullmq'), import('@cbtm/train')],
-  );
+  const [{ Worker, Queue, WaitingError, UnrecoverableError }, { trainExperts, runModelTasks }] =
+    await Promise.all([import('bullmq'), import('@cbtm/train')]);
   const redis = await openRedis(connection);
   const stopping = new AbortController();
   const summary = { completed: [] as string[], failed: [] as string[], returned: [] as string[] };
@@ -49,6 +48,7 @@ export async function runWorker(options: RunWorkerOptions): Promise<WorkerSummar
     me,
     stopping: stopping.signal,
     trainExperts,
+    runModelTasks,
     UnrecoverableError,
     WaitingError,
     log,

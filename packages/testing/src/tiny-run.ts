@@ -3,7 +3,7 @@ import { balancedAssignment } from '@cbtm/cluster';
 import { createJsonlWriter, type Document, demoCorpusPaths, RunDir, readCorpus } from '@cbtm/core';
 import { TfidfSvdEmbedder } from '@cbtm/embed';
 import { buildRouterFromCentroids } from '@cbtm/route';
-import { type BpeTokenizer, trainBpeTokenizer, trainExperts } from '@cbtm/train';
+import { type BpeTokenizer, runModelTasks, trainBpeTokenizer, trainExperts } from '@cbtm/train';
 
 /** A tiny but real clustered run: what `cbtm cluster` plus the tokenizer stage leave behind. */
 export interface TinyRun {
@@ -89,12 +89,16 @@ export async function buildTinyRun(
 
 /** Trains every expert of a tiny run for `steps` steps with `@cbtm/train` (2 worker processes). */
 export async function trainTinyExperts(run: TinyRun, steps: number): Promise<void> {
-  await trainExperts(run.dir, {
+  const tasks = runModelTasks(run.dir, {
     totalTokens: run.k * steps * TOKENS_PER_STEP,
+    shards: Array.from({ length: run.k }, (_, j) => j),
+    dense: false,
+  });
+  await trainExperts(tasks, {
+    tokenizer: join(run.dir, 'tokenizer', 'tokenizer.json'),
+    resultsFile: join(run.dir, 'train-results.json'),
     modelConfig: TINY_MODEL,
     train: { batchSize: TINY_BATCH, logEvery: 1 },
-    dense: false,
-    random: false,
     workers: 2,
     backend: 'wasm',
     seed: 1,

@@ -51,6 +51,9 @@ export { openTexts, type TextSource, type TextTokenizer } from './training/text-
 export {
   defaultTrainExpertsOptions,
   type ExpertRunResult,
+  type ModelTask,
+  type RunModelTasksOptions,
+  runModelTasks,
   type TrainExpertsOptions,
   type TrainExpertsResult,
   trainExperts,

@@ -27,6 +27,82 @@ describe('resolveConfig', () => {
     expect(c.baselines).toEqual({ dense: true, random: true });
   });
 
+  it('resolves {} to exactly these defaults, some taken from the packages (pinned: stage hashes depend on them)', () => {
+    // A package default changing under the config would silently retrain every run.
+    expect(resolveConfig({})).toEqual({
+      out: 'runs/demo',
+      seed: 1,
+      corpus: {
+        train: null,
+        valid: null,
+        holdout: 0.05,
+        textField: 'text',
+        idField: 'id',
+        limit: null,
+        skipInvalid: false,
+      },
+      embed: {
+        embedder: 'tfidf',
+        dimension: 64,
+        model: null,
+        sample: null,
+      },
+      cluster: {
+        k: 4,
+        sample: null,
+        iterations: 20,
+        balanceSlack: 0,
+        inits: 1,
+      },
+      tokenizer: {
+        vocabSize: 2048,
+        sampleBytes: 4_000_000,
+      },
+      model: {
+        nLayer: 2,
+        dModel: 128,
+        nHead: 4,
+        contextLength: 128,
+        mlpRatio: 4,
+        dropout: 0,
+      },
+      train: {
+        tokens: 250_000,
+        seedTokens: 750_000,
+        seedFrom: null,
+        batchSize: 8,
+        expertBatchSize: null,
+        learningRate: 0.003,
+        warmupSteps: 20,
+        branchLearningRate: null,
+        branchWarmupSteps: null,
+        weightDecay: 0.01,
+        evalEvery: 25,
+        evalTokens: 4096,
+        checkpointEvery: 50,
+        workers: 2,
+        backend: 'auto',
+      },
+      baselines: {
+        dense: true,
+        random: true,
+      },
+      router: {
+        kind: 'hnsw',
+      },
+      eval: {
+        topK: [1, 2, 'all'],
+        temperature: 0.1,
+        maxDocs: null,
+        maxTokensPerDoc: 256,
+      },
+      report: {
+        enabled: true,
+        maxPoints: 3000,
+      },
+    });
+  });
+
   it('is idempotent on a resolved config', () => {
     const c = resolveConfig({ cluster: { k: 7 }, eval: { topK: [3] } });
     expect(resolveConfig(c)).toEqual(c);

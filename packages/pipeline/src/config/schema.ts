@@ -1,4 +1,13 @@
+import { defaultBalancedKMeansOptions } from '@cbtm/cluster';
+import { defaultReadCorpusOptions } from '@cbtm/core';
+import { defaultBuildRouterOptions, defaultRouteOptions } from '@cbtm/route';
+import { defaultBpeTrainOptions, defaultGptConfig, defaultTrainExpertsOptions } from '@cbtm/train';
 import { z } from 'zod';
+
+// Defaults: a setting that is a package option under another name takes that package's
+// default (`default…Options`), so the value is written once. The others are the pipeline's own
+// recipe for a small run (the demo), deliberately unlike the libraries' general defaults; they
+// are written here and only here. Changing any of them changes the stage config hashes.
 
 const positiveInt = () => z.number().int().min(1);
 
@@ -28,8 +37,16 @@ const corpusSchema = z
       .describe(
         'Fraction of training documents held out for eval when `valid` is null and `train` is not the demo.',
       ),
-    textField: z.string().min(1).default('text').describe('JSONL field that holds the text.'),
-    idField: z.string().min(1).default('id').describe('JSONL field that holds the document id.'),
+    textField: z
+      .string()
+      .min(1)
+      .default(defaultReadCorpusOptions.textField)
+      .describe('JSONL field that holds the text.'),
+    idField: z
+      .string()
+      .min(1)
+      .default(defaultReadCorpusOptions.idField)
+      .describe('JSONL field that holds the document id.'),
     limit: positiveInt()
       .nullable()
       .default(null)
@@ -72,17 +89,19 @@ const clusterSchema = z
       .nullable()
       .default(null)
       .describe('Fit balanced k-means on a seeded sample of this many documents (null: all).'),
-    iterations: positiveInt().default(20).describe('Balanced k-means iterations.'),
+    iterations: positiveInt()
+      .default(defaultBalancedKMeansOptions.maxIter)
+      .describe('Balanced k-means iterations.'),
     balanceSlack: z
       .number()
       .min(0)
       .max(1)
-      .default(0)
+      .default(defaultBalancedKMeansOptions.balanceSlack)
       .describe(
         'How far cluster sizes may stray from N/k: each cluster holds ⌊(1−s)·N/k⌋ to ⌈(1+s)·N/k⌉ of the fitted documents. 0 is exact balance, as in the paper.',
       ),
     inits: positiveInt()
-      .default(1)
+      .default(defaultBalancedKMeansOptions.nInit)
       .describe('Independent k-means runs from different seeded inits; the lowest inertia wins.'),
   })
   .prefault({});
@@ -96,19 +115,30 @@ const tokenizerSchema = z
       .default(2048)
       .describe('BPE vocabulary size, shared by every model.'),
     sampleBytes: positiveInt()
-      .default(4_000_000)
+      .default(defaultBpeTrainOptions.sampleBytes)
       .describe('Learn the merges from a seeded sample of this many bytes of training text.'),
   })
   .prefault({});
 
 const modelSchema = z
   .strictObject({
-    nLayer: positiveInt().default(2).describe('Transformer blocks.'),
-    dModel: positiveInt().default(128).describe('Model width; a multiple of nHead.'),
-    nHead: positiveInt().default(4).describe('Attention heads.'),
-    contextLength: positiveInt().default(128).describe('Tokens of context.'),
-    mlpRatio: positiveInt().default(4).describe('MLP hidden size / dModel.'),
-    dropout: z.number().min(0).max(0.9).default(0).describe('Dropout probability.'),
+    nLayer: positiveInt().default(defaultGptConfig.nLayer).describe('Transformer blocks.'),
+    dModel: positiveInt()
+      .default(defaultGptConfig.dModel)
+      .describe('Model width; a multiple of nHead.'),
+    nHead: positiveInt().default(defaultGptConfig.nHead).describe('Attention heads.'),
+    contextLength: positiveInt()
+      .default(defaultGptConfig.contextLength)
+      .describe('Tokens of context.'),
+    mlpRatio: positiveInt()
+      .default(defaultGptConfig.mlpRatio)
+      .describe('MLP hidden size / dModel.'),
+    dropout: z
+      .number()
+      .min(0)
+      .max(0.9)
+      .default(defaultGptConfig.dropout)
+      .describe('Dropout probability.'),
   })
   .prefault({})
   .refine((m) => m.dModel % m.nHead === 0, {
@@ -180,7 +210,7 @@ const trainSchema = z
     workers: positiveInt().default(2).describe('Models trained in parallel, one process each.'),
     backend: z
       .enum(['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'])
-      .default('auto')
+      .default(defaultTrainExpertsOptions.backend)
       .describe('Tensor backend; auto picks the best available.'),
   })
   .prefault({});
@@ -200,7 +230,10 @@ const baselinesSchema = z
 
 const routerSchema = z
   .strictObject({
-    kind: z.enum(['exact', 'hnsw']).default('hnsw').describe('Nearest-centroid search.'),
+    kind: z
+      .enum(['exact', 'hnsw'])
+      .default(defaultBuildRouterOptions.kind)
+      .describe('Nearest-centroid search.'),
   })
   .prefault({});
 
@@ -216,7 +249,7 @@ const evalSchema = z
     temperature: z
       .number()
       .positive()
-      .default(0.1)
+      .default(defaultRouteOptions.temperature)
       .describe('Routing temperature T in w ∝ exp(−d²/T).'),
     maxDocs: positiveInt()
       .nullable()

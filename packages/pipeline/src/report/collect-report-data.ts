@@ -1,14 +1,15 @@
 import { createReadStream } from 'node:fs';
-import { readdir } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
 import { deriveSeed, Rng, type RunDir, readJsonFile } from '@cbtm/core';
 import { pathExists, RunLayout } from '@cbtm/core/node';
 import type { EvalResults } from '../results.js';
 import { readEmbeddings } from '../stages/embeddings-file.js';
-import { projectTo2d } from './projection.js';
 import type { EmbeddingMap, LossCurve, ReportData } from './report-data.js';
 
-/** `<run>/clusters/assignments.jsonl` as cluster ids in corpus order. */
+/**
+ * `<run>/clusters/assignments.jsonl` as the training documents' cluster ids, in corpus order
+ * (the rows of `<run>/embeddings/`); the held-out validation documents after them are left out.
+ */
 export async function readAssignments(file: string): Promise<Int32Array> {
   const out: number[] = [];
   const lines = createInterface({
@@ -17,7 +18,8 @@ export async function readAssignments(file: string): Promise<Int32Array> {
   });
   for await (const line of lines) {
     if (line.trim() === '') continue;
-    out.push((JSON.parse(line) as { cluster: number }).cluster);
+    const row = JSON.parse(line) as { cluster: number; heldOut?: boolean };
+    if (row.heldOut !== true) out.push(row.cluster);
   }
   return Int32Array.from(out);
 }
@@ -62,14 +64,6 @@ async function lossCurve(
   };
 }
 
-async function numbered(dir: string): Promise<number[]> {
-  if (!(await pathExists(dir))) return [];
-  return (await readdir(dir))
-    .filter((n) => /^\d+$/.test(n))
-    .map(Number)
-    .sort((a, b) => a - b);
-}
-
 /** Loss curves of the seed, every expert, the dense model and the random-cluster experts. */
 export async function collectLossCurves(
   run: RunDir,
@@ -81,10 +75,10 @@ export async function collectLossCurves(
     if (c) curves.push(c);
   };
   add(await lossCurve(layout.seed, 'seed', 'seed'));
-  for (const j of await numbered(layout.experts))
+  for (const j of await layout.expertIds())
     add(await lossCurve(layout.expert(j), `expert ${j}`, 'expert'));
   add(await lossCurve(layout.dense, 'dense', 'dense'));
-  for (const j of await numbered(layout.randomExperts)) {
+  for (const j of await layout.randomExpertIds()) {
     add(await lossCurve(layout.randomExpert(j), `random ${j}`, 'random'));
   }
   let backend: string | null = null;
@@ -127,19 +121,30 @@ export async function collectReportData(
     ? await readEmbeddings(run)
     : null;
 
+  const { clusterSizes: sizesOf, contingencyTable, projectTo2d } = await import('@cbtm/cluster');
   let contingency: ReportData['contingency'] = null;
   let embeddingMap: EmbeddingMap | null = null;
-  const clusterSizes = metrics?.sizes ?? (assignments ? countSizes(assignments) : null);
+  const clusterSizes =
+    metrics?.sizes ??
+    (assignments
+      ? sizesOf(
+          assignments,
+          assignments.reduce((k, c) => Math.max(k, c + 1), 0),
+        )
+      : null);
   if (embeddings && assignments && assignments.length === embeddings.index.n) {
     const domains = embeddings.index.domains;
     const domainIndex = new Map(domains.map((d, i) => [d, i]));
-    const k = clusterSizes?.length ?? Math.max(...assignments) + 1;
+    const k = clusterSizes?.length ?? assignments.reduce((m, c) => Math.max(m, c + 1), 0);
     if (domains.length > 0) {
-      const counts = domains.map(() => new Array<number>(k).fill(0));
-      embeddings.domains.forEach((d, i) => {
-        if (d !== undefined) counts[domainIndex.get(d)!]![assignments[i]!] += 1;
-      });
-      contingency = { domains, counts };
+      // Documents without a domain label are left out of the table.
+      const labeled = embeddings.domains.flatMap((dom, i) => (dom === undefined ? [] : [i]));
+      const table = contingencyTable(
+        labeled.map((i) => embeddings.domains[i]!),
+        labeled.map((i) => assignments[i]!),
+        k,
+      );
+      contingency = { domains: table.labels, counts: table.counts };
     }
     const { n, dimension: d } = embeddings.index;
     const xy = projectTo2d(embeddings.vectors, n, d);
@@ -185,10 +190,4 @@ export async function collectReportData(
       ...(s.info ? { info: s.info } : {}),
     })),
   };
-}
-
-function countSizes(assignments: Int32Array): number[] {
-  const sizes: number[] = [];
-  for (const c of assignments) sizes[c] = (sizes[c] ?? 0) + 1;
-  return Array.from(sizes, (s) => s ?? 0);
 }

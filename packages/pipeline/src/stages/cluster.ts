@@ -1,16 +1,8 @@
 import { readFile, rm } from 'node:fs/promises';
+import { relative } from 'node:path';
 import { CENTROIDS_FILE } from '@cbtm/cluster';
-import {
-  CbtmError,
-  createJsonlWriter,
-  InvalidArgumentError,
-  type JsonlWriter,
-  type RunDir,
-  throwIfAborted,
-  writeJsonAtomic,
-} from '@cbtm/core';
+import { CbtmError, InvalidArgumentError, writeJsonAtomic } from '@cbtm/core';
 import { RunLayout } from '@cbtm/core/node';
-import type { CorpusSource } from '../corpus-source.js';
 import type { ClusterMetricsFile } from './cluster-files.js';
 import { readEmbeddings } from './embeddings-file.js';
 import type { StageDefinition } from './stage.js';
@@ -36,7 +28,7 @@ export const clusterStage: StageDefinition = {
   enabled: () => true,
   stageConfig: ({ config }) => ({ cluster: config.cluster, seed: config.seed }),
   async execute({ run, config, signal, onProgress }) {
-    const { fitBalancedKMeans } = await import('@cbtm/cluster');
+    const { clusterSizes, fitBalancedKMeans } = await import('@cbtm/cluster');
     const layout = new RunLayout(run.dir);
     await rm(layout.clusters('assignments.jsonl'), { force: true });
     const emb = await readEmbeddings(run);
@@ -77,7 +69,7 @@ export const clusterStage: StageDefinition = {
       iterations: fit.iterations,
       converged: fit.converged,
       // Sizes over the fitted documents: the ones the balance constraint holds for.
-      sizes: fittedSizes(fit.assignments, fit.sampleIndices, k),
+      sizes: clusterSizes(fit.assignments, k, fit.sampleIndices),
     });
     return {
       outputs: [
@@ -111,108 +103,56 @@ export const shardStage: StageDefinition = {
   enabled: () => true,
   stageConfig: () => ({}),
   async execute({ run, corpus, signal, onProgress }) {
-    const { ClusterModel, clusterMetrics, contingencyTable, normalizedMutualInfo, purity } =
-      await import('@cbtm/cluster');
+    const { assignCorpus, ClusterModel } = await import('@cbtm/cluster');
     const layout = new RunLayout(run.dir);
     const model = await ClusterModel.load(layout.clusters());
     const emb = await readEmbeddings(run);
-    const { n, dimension: d } = emb.index;
+    const { n } = emb.index;
     const fitted = await readFitAssignments(run.path(FIT_ASSIGNMENTS), n, model.k);
     const { clusters, distances } = fitted
-      ? { clusters: fitted, distances: distancesTo(model.centroids, emb.vectors, fitted, d) }
+      ? { clusters: fitted, distances: model.distancesTo(emb.vectors, n, fitted) }
       : model.assign(emb.vectors, n);
-    onProgress?.({ stage: 'shard', status: 'start', done: 0, total: n, unit: 'docs' });
-    const assignments = createJsonlWriter(layout.clusters('assignments.jsonl'));
-    const shards: JsonlWriter[] = Array.from({ length: model.k }, (_, j) =>
-      createJsonlWriter(layout.shard(j)),
-    );
-    let i = 0;
-    let heldOut = 0;
-    try {
-      for await (const doc of corpus.trainDocs()) {
-        if (i >= n) break;
-        if (i % 256 === 0) {
-          throwIfAborted(signal);
-          onProgress?.({ stage: 'shard', status: 'progress', done: i, total: n, unit: 'docs' });
-        }
-        const j = clusters[i]!;
-        await assignments.write({ id: doc.id, cluster: j });
-        await shards[j]!.write({
-          id: doc.id,
-          text: doc.text,
-          ...(typeof doc.domain === 'string' ? { domain: doc.domain } : {}),
-        });
-        i += 1;
-      }
-      heldOut = await assignHeldOut(run, corpus, model, assignments, signal);
-    } catch (err) {
-      await Promise.all([assignments, ...shards].map((w) => w.abort()));
-      throw err;
-    }
-    await assignments.close();
-    for (const w of shards) await w.close();
-    const sizes = new Array<number>(model.k).fill(0);
-    for (const c of clusters) sizes[c] += 1;
-    let inertia = 0;
-    for (const x of distances) inertia += x;
-    const labeled = emb.domains.every((d) => d !== undefined) && emb.domains.length > 0;
-    const table = labeled
-      ? contingencyTable(emb.domains as string[], clusters, model.k)
+    // The held-out validation documents (when they come out of the training corpus) are
+    // assigned too, so every document of the corpus has a cluster; they stay out of the shards.
+    const heldOut = corpus.valid === null && corpus.holdout > 0;
+    const embedder = heldOut
+      ? await (await import('@cbtm/embed')).loadEmbedder(layout.embedder)
       : undefined;
-    // @cbtm/cluster's metrics (method, balance ratio, contingency table), plus purity and NMI at
-    // the top level, where the report and `cbtm eval` read them.
+    const assigned = await assignCorpus(corpus.trainDocs(), model, run.dir, {
+      assignments: clusters,
+      distances,
+      method: fitted ? 'balanced-fit' : 'nearest-centroid',
+      fields: ['domain'],
+      total: n,
+      outputs: {
+        assignments: relative(run.dir, layout.clusters('assignments.jsonl')),
+        metrics: relative(run.dir, layout.clusters('metrics.json')),
+        shard: (j) => relative(run.dir, layout.shard(j)),
+      },
+      ...(embedder ? { embedder, heldOut: corpus.validDocs() } : {}),
+      ...(signal ? { signal } : {}),
+      ...(onProgress ? { onProgress: (e) => onProgress({ ...e, stage: 'shard' }) } : {}),
+    });
+    const labels = assigned.metrics.labels;
+    // Purity and NMI at the top level too, where the report and `cbtm eval` read them.
     const metrics: ClusterMetricsFile = {
-      ...clusterMetrics({
-        method: fitted ? 'balanced-fit' : 'nearest-centroid',
-        sizes,
-        inertia,
-        labelField: 'domain',
-        ...(table ? { contingency: table } : {}),
-      }),
-      purity: table ? purity(table) : null,
+      ...assigned.metrics,
+      purity: labels ? labels.purity : null,
       // Clamped as before: floating-point rounding can put a perfect clustering at 1 + 2e-16.
-      nmi: table ? Math.min(1, normalizedMutualInfo(table)) : null,
+      nmi: labels ? Math.min(1, labels.nmi) : null,
     };
     await writeJsonAtomic(layout.clusters('metrics.json'), metrics);
-    onProgress?.({ stage: 'shard', status: 'done', done: n, total: n, unit: 'docs' });
     return {
       outputs: ['shards', 'clusters/assignments.jsonl', 'clusters/metrics.json'],
-      info: { sizes, purity: metrics.purity, nmi: metrics.nmi, heldOut },
+      info: {
+        sizes: Array.from(assigned.sizes),
+        purity: metrics.purity,
+        nmi: metrics.nmi,
+        heldOut: assigned.heldOut,
+      },
     };
   },
 };
-
-/**
- * Appends the validation hold-out (documents `corpus.holdout` kept out of training) to the
- * assignments, each at its nearest centroid and marked `heldOut`, so every document of the
- * corpus has a cluster. Returns how many there were.
- */
-async function assignHeldOut(
-  run: RunDir,
-  corpus: CorpusSource,
-  model: { assign(vectors: Float32Array, n: number): { clusters: Int32Array } },
-  assignments: JsonlWriter,
-  signal: AbortSignal | undefined,
-): Promise<number> {
-  if (corpus.valid !== null || corpus.holdout === 0) return 0;
-  const { loadEmbedder } = await import('@cbtm/embed');
-  const embedder = await loadEmbedder(new RunLayout(run.dir).embedder);
-  const ids: string[] = [];
-  const docs = async function* () {
-    for await (const doc of corpus.validDocs()) {
-      ids.push(doc.id);
-      yield doc;
-    }
-  };
-  let i = 0;
-  for await (const vector of embedder.embed(docs(), signal ? { signal } : {})) {
-    if (i % 256 === 0) throwIfAborted(signal);
-    const cluster = model.assign(vector, 1).clusters[0]!;
-    await assignments.write({ id: ids[i]!, cluster, heldOut: true });
-    i += 1;
-  }
-  return i;
-}
 
 /** The fit's assignment if it exists and covers exactly the n documents, else undefined. */
 async function readFitAssignments(
@@ -250,33 +190,4 @@ async function readFitAssignments(
     out[i] = j!;
   }
   return out;
-}
-
-/** Squared distance of every vector to the centroid of its given cluster. */
-function distancesTo(
-  centroids: Float32Array,
-  vectors: Float32Array,
-  clusters: Int32Array,
-  d: number,
-): Float32Array {
-  const out = new Float32Array(clusters.length);
-  for (let i = 0; i < clusters.length; i++) {
-    let s = 0;
-    const o = i * d;
-    const c = clusters[i]! * d;
-    for (let t = 0; t < d; t++) {
-      const diff = vectors[o + t]! - centroids[c + t]!;
-      s += diff * diff;
-    }
-    out[i] = s;
-  }
-  return out;
-}
-
-/** Cluster sizes over the fitted points (the sample, or all points). */
-function fittedSizes(assignments: Int32Array, sample: Int32Array | undefined, k: number): number[] {
-  const sizes = new Array<number>(k).fill(0);
-  if (sample) for (const i of sample) sizes[assignments[i]!]! += 1;
-  else for (const j of assignments) sizes[j]! += 1;
-  return sizes;
 }

@@ -2,7 +2,7 @@ import { rm } from 'node:fs/promises';
 import { CbtmError, type Document, InvalidArgumentError, throwIfAborted } from '@cbtm/core';
 import { RunLayout } from '@cbtm/core/node';
 import { formatSkipped } from '../corpus-source.js';
-import { EMBEDDINGS_DIR, writeEmbeddings } from './embeddings-file.js';
+import { createEmbeddingsWriter, EMBEDDINGS_DIR } from './embeddings-file.js';
 import type { StageDefinition } from './stage.js';
 
 /**
@@ -73,51 +73,47 @@ export const embedStage: StageDefinition = {
     await embedder.save(embedderDir);
     log(`embed: ${embedder.kind} embedder, ${embedder.dimension} dimensions.`);
 
-    const docs: Document[] = [];
+    const writer = createEmbeddingsWriter(run, {
+      dimension: embedder.dimension,
+      embedder: embedder.kind,
+    });
+    // Documents read but not embedded yet: the embedder reads ahead by at most a batch.
+    const pending: Document[] = [];
     const source = async function* () {
       for await (const doc of corpus.trainDocs()) {
-        docs.push({
-          id: doc.id,
-          text: '',
-          ...(typeof doc.domain === 'string' ? { domain: doc.domain } : {}),
-        });
+        pending.push(doc);
         yield doc;
       }
     };
-    const rows: Float32Array[] = [];
-    for await (const vec of embedder.embed(source(), {
-      ...(signal ? { signal } : {}),
-      ...(onProgress ? { onProgress } : {}),
-    })) {
-      rows.push(vec);
+    let embedded = 0;
+    try {
+      for await (const vec of embedder.embed(source(), {
+        ...(signal ? { signal } : {}),
+        ...(onProgress ? { onProgress } : {}),
+      })) {
+        await writer.write(vec, pending.shift()!);
+        embedded += 1;
+      }
+      throwIfAborted(signal);
+      if (embedded === 0) {
+        throw new CbtmError(
+          'E_CORPUS_EMPTY',
+          `The corpus ${corpus.train} holds no training documents.`,
+        );
+      }
+    } catch (err) {
+      await writer.abort();
+      throw err;
     }
-    throwIfAborted(signal);
-    if (rows.length === 0) {
-      throw new CbtmError(
-        'E_CORPUS_EMPTY',
-        `The corpus ${corpus.train} holds no training documents.`,
-      );
-    }
-    const d = embedder.dimension;
-    const vectors = new Float32Array(rows.length * d);
-    rows.forEach((row, i) => {
-      vectors.set(row, i * d);
-    });
-    const outputs = await writeEmbeddings(run, {
-      vectors,
-      ids: docs.map((doc) => doc.id),
-      domains: docs.map((doc) => doc.domain),
-      dimension: d,
-      embedder: embedder.kind,
-    });
+    const outputs = await writer.close();
     const skipped = corpus.skipped();
     const skippedLine = formatSkipped(skipped, corpus.train);
     if (skippedLine) log(`embed: ${skippedLine}`);
     return {
       outputs: ['embedder', ...outputs],
       info: {
-        documents: rows.length,
-        dimension: d,
+        documents: embedded,
+        dimension: embedder.dimension,
         embedder: embedder.kind,
         ...(skipped.count > 0 ? { skipped } : {}),
       },

@@ -1,10 +1,11 @@
 import { readFile } from 'node:fs/promises';
 import type { RunDir } from '@cbtm/core';
 import {
+  CbtmError,
+  createFileWriter,
   createJsonlWriter,
   readCorpus,
   readJsonFile,
-  writeFileAtomic,
   writeJsonAtomic,
 } from '@cbtm/core';
 
@@ -35,41 +36,61 @@ export interface Embeddings {
   readonly domains: readonly (string | undefined)[];
 }
 
-/** Writes the embeddings (vectors as little-endian float32, documents as JSONL), atomically. */
-export async function writeEmbeddings(
+/**
+ * Writes `<run>/embeddings/` one document at a time (vectors as little-endian float32,
+ * documents as JSONL, each file atomically), so the embeddings never have to fit in memory.
+ */
+export interface EmbeddingsWriter {
+  write(
+    vector: Float32Array,
+    doc: { readonly id: string; readonly domain?: unknown },
+  ): Promise<void>;
+  /** Renames the files into place and writes `index.json`; returns the output paths. */
+  close(): Promise<string[]>;
+  abort(): Promise<void>;
+}
+
+/** Starts writing `<run>/embeddings/` (see {@link EmbeddingsWriter}). */
+export function createEmbeddingsWriter(
   run: RunDir,
-  data: {
-    vectors: Float32Array;
-    ids: readonly string[];
-    domains: readonly (string | undefined)[];
-    dimension: number;
-    embedder: string;
-  },
-): Promise<string[]> {
-  const bytes = new Uint8Array(
-    data.vectors.buffer,
-    data.vectors.byteOffset,
-    data.vectors.byteLength,
-  );
-  await writeFileAtomic(run.path(EMBEDDINGS_DIR, 'vectors.f32'), bytes);
+  meta: { readonly dimension: number; readonly embedder: string },
+): EmbeddingsWriter {
+  const vectors = createFileWriter(run.path(EMBEDDINGS_DIR, 'vectors.f32'));
   const docs = createJsonlWriter(run.path(EMBEDDINGS_DIR, 'docs.jsonl'));
-  for (let i = 0; i < data.ids.length; i++) {
-    await docs.write({
-      id: data.ids[i],
-      ...(data.domains[i] !== undefined ? { domain: data.domains[i] } : {}),
-    });
-  }
-  await docs.close();
-  const index: EmbeddingsIndex = {
-    format: 'cbtm-embeddings',
-    version: 1,
-    n: data.ids.length,
-    dimension: data.dimension,
-    embedder: data.embedder,
-    domains: [...new Set(data.domains.filter((d): d is string => d !== undefined))].sort(),
+  const domains = new Set<string>();
+  let n = 0;
+  return {
+    async write(vector, doc) {
+      if (vector.length !== meta.dimension) {
+        throw new CbtmError(
+          'E_FORMAT',
+          `The embedder returned a vector of ${vector.length} values for ${doc.id}; its dimension is ${meta.dimension}.`,
+        );
+      }
+      await vectors.write(new Uint8Array(vector.buffer, vector.byteOffset, vector.byteLength));
+      const domain = typeof doc.domain === 'string' ? doc.domain : undefined;
+      if (domain !== undefined) domains.add(domain);
+      await docs.write({ id: doc.id, ...(domain !== undefined ? { domain } : {}) });
+      n += 1;
+    },
+    async close() {
+      await vectors.close();
+      await docs.close();
+      const index: EmbeddingsIndex = {
+        format: 'cbtm-embeddings',
+        version: 1,
+        n,
+        dimension: meta.dimension,
+        embedder: meta.embedder,
+        domains: [...domains].sort(),
+      };
+      await writeJsonAtomic(run.path(EMBEDDINGS_DIR, 'index.json'), index);
+      return [EMBEDDINGS_DIR];
+    },
+    async abort() {
+      await Promise.all([vectors.abort(), docs.abort()]);
+    },
   };
-  await writeJsonAtomic(run.path(EMBEDDINGS_DIR, 'index.json'), index);
-  return [EMBEDDINGS_DIR];
 }
 
 /** Reads `<run>/embeddings/`. */

@@ -60,11 +60,6 @@ export interface StageContext {
    * Later stages hash these, so a change upstream reruns everything downstream.
    */
   readonly expected: Map<StageName, string | null>;
-  /**
-   * SHA-256 of the model files in `train.seedFrom`; the training stages fill it in before
-   * planning, so a changed seed retrains the models that branch from it.
-   */
-  readonly seedFromChecksum?: string;
 }
 
 /** What a finished stage reports. */
@@ -84,8 +79,8 @@ export interface StageDefinition {
   readonly paths: readonly string[];
   /** False to skip the stage for this config (e.g. no seed model). */
   enabled(config: CbtmConfig): boolean;
-  /** The part of the config that affects this stage's outputs. */
-  stageConfig(ctx: StageContext): unknown;
+  /** The part of the config that affects this stage's outputs (it may read files, e.g. checksums). */
+  stageConfig(ctx: StageContext): unknown | Promise<unknown>;
   execute(ctx: StageContext): Promise<StageOutcome>;
 }
 
@@ -113,14 +108,14 @@ function pendingPath(run: RunDir, name: string): string {
  * The stage config including its inputs' config hashes, so a change upstream reruns every
  * stage downstream.
  */
-export function fullStageConfig(def: StageDefinition, ctx: StageContext): unknown {
+export async function fullStageConfig(def: StageDefinition, ctx: StageContext): Promise<unknown> {
   const inputs: Record<string, string | null> = {};
   for (const name of def.inputs) {
     inputs[name] = ctx.expected.has(name)
       ? ctx.expected.get(name)!
       : (ctx.run.stage(name)?.configHash ?? null);
   }
-  return { ...(def.stageConfig(ctx) as object), inputs };
+  return { ...((await def.stageConfig(ctx)) as object), inputs };
 }
 
 /** What {@link planStage} decided. */
@@ -139,7 +134,7 @@ export async function planStage(def: StageDefinition, ctx: StageContext): Promis
     ctx.expected.set(def.name, null);
     return { def, config: null, hash: '', action: 'skip' };
   }
-  const config = fullStageConfig(def, ctx);
+  const config = await fullStageConfig(def, ctx);
   const hash = hashConfig(config);
   ctx.expected.set(def.name, hash);
   const reuse = ctx.run.stageDone(def.name, config) && (await ctx.run.verifyStage(def.name));

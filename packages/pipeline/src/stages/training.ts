@@ -11,6 +11,7 @@ import {
   type StageContext,
   type StageDefinition,
   type StageName,
+  type StageOutcome,
   type StagePlan,
   type StageReport,
 } from './stage.js';
@@ -18,11 +19,24 @@ import {
 /** The stages that train models; they run together in one pool of worker processes. */
 export const TRAINING_STAGES: readonly StageName[] = ['seed', 'experts', 'dense', 'random'];
 
-function trainingInputs(ctx: StageContext) {
-  const { config, corpusFingerprint } = ctx;
-  if (config.train.seedFrom !== null && ctx.seedFromChecksum === undefined) {
-    throw new Error('the seedFrom checksum is filled in by runTrainingStages');
+/**
+ * SHA-256 of the model in `train.seedFrom`, once per invocation (every training stage hashes
+ * it), so a changed seed retrains the models that branch from it.
+ */
+const seedFromChecksums = new WeakMap<StageContext, Promise<string>>();
+function seedFromChecksumOf(ctx: StageContext, dir: string): Promise<string> {
+  let sum = seedFromChecksums.get(ctx);
+  if (!sum) {
+    sum = seedFromChecksum(dir);
+    seedFromChecksums.set(ctx, sum);
   }
+  return sum;
+}
+
+async function trainingInputs(ctx: StageContext) {
+  const { config, corpusFingerprint } = ctx;
+  const seedFrom = config.train.seedFrom;
+  const seedFromSum = seedFrom !== null ? await seedFromChecksumOf(ctx, seedFrom) : undefined;
   return {
     corpus: corpusFingerprint,
     model: config.model,
@@ -39,7 +53,7 @@ function trainingInputs(ctx: StageContext) {
       branchWarmupSteps: config.train.branchWarmupSteps ?? undefined,
       expertBatchSize: config.train.expertBatchSize ?? undefined,
     },
-    ...(config.train.seedFrom !== null ? { seedFrom: ctx.seedFromChecksum } : {}),
+    ...(seedFrom !== null ? { seedFrom: seedFromSum } : {}),
     seed: config.seed,
   };
 }
@@ -63,10 +77,6 @@ async function seedFromChecksum(dir: string): Promise<string> {
   }
   return sums.join(':');
 }
-
-const notRunAlone = async (): Promise<never> => {
-  throw new Error('training stages run through runTrainingStages');
-};
 
 /**
  * What the seed model depends on: not the budget after it nor the branch settings, so a run
@@ -93,7 +103,7 @@ export const seedStage: StageDefinition = {
   paths: ['seed'],
   enabled: (config) => config.train.seedTokens > 0 && config.train.seedFrom === null,
   stageConfig: seedInputs,
-  execute: notRunAlone,
+  execute: (ctx) => trainAlone(ctx, 'seed'),
 };
 
 /** One expert per cluster, each on its own shard, `train.tokens / k` tokens each. */
@@ -103,7 +113,7 @@ export const expertsStage: StageDefinition = {
   paths: ['experts'],
   enabled: () => true,
   stageConfig: trainingInputs,
-  execute: notRunAlone,
+  execute: (ctx) => trainAlone(ctx, 'experts'),
 };
 
 /** The dense baseline: one model on all shards with the experts' total tokens. */
@@ -113,7 +123,7 @@ export const denseStage: StageDefinition = {
   paths: ['dense'],
   enabled: (config) => config.baselines.dense,
   stageConfig: trainingInputs,
-  execute: notRunAlone,
+  execute: (ctx) => trainAlone(ctx, 'dense'),
 };
 
 /** The random-cluster baseline: k experts on randomly assigned documents. */
@@ -122,12 +132,12 @@ export const randomStage: StageDefinition = {
   inputs: ['embed', 'shard', 'tokenizer', 'seed'],
   paths: ['random'],
   enabled: (config) => config.baselines.random,
-  stageConfig: (ctx) => ({
-    ...trainingInputs(ctx),
+  stageConfig: async (ctx) => ({
+    ...(await trainingInputs(ctx)),
     k: ctx.config.cluster.k,
     router: ctx.config.router,
   }),
-  execute: notRunAlone,
+  execute: (ctx) => trainAlone(ctx, 'random'),
 };
 
 /** What a model directory's `train-state.json` says, if it has one. */
@@ -179,26 +189,145 @@ export interface TrainingOptions {
   readonly experts?: readonly number[];
 }
 
+/** What training did for one stage: its outcome, and whether experts are still missing. */
+interface TrainedStage {
+  readonly outcome: StageOutcome;
+  /** A `--expert J` call that left other experts untrained: the stage is not done yet. */
+  readonly partial: boolean;
+}
+
+/** A training stage's `execute`: its own models, in its own pool. */
+async function trainAlone(ctx: StageContext, name: StageName): Promise<StageOutcome> {
+  return (await trainStageModels(ctx, [name])).get(name)!.outcome;
+}
+
+/**
+ * Trains the models of the given training stages in one call to `@cbtm/train`'s
+ * `trainExperts` (a pool of `train.workers` processes), so the baselines train in parallel
+ * with the experts: the random-cluster data first when the random stage is among them, then
+ * every model not finished yet (each resumes from its checkpoint; models whose
+ * `train-state.json` says done are left untouched). Returns, per stage, which models were
+ * reused and from which step each resumed.
+ */
+async function trainStageModels(
+  ctx: StageContext,
+  names: readonly StageName[],
+  options: TrainingOptions = {},
+): Promise<Map<StageName, TrainedStage>> {
+  const { run, config } = ctx;
+  const seedFrom = config.train.seedFrom;
+  const layout = new RunLayout(run.dir);
+  const running = (name: StageName) => names.includes(name);
+  if (running('random')) await prepareRandomClusters(ctx);
+
+  const all = await layout.shardIds();
+  if (all.length === 0) {
+    throw new CbtmError(
+      'E_STAGE_MISSING',
+      `${layout.shards} holds no shards. Run \`cbtm cluster\` first.`,
+    );
+  }
+  const wanted = options.experts ?? all;
+  const randomIds = running('random') ? await layout.randomShardIds() : [];
+  const before = new Map<string, ModelStatus>();
+  const track = async (name: string, dir: string) => before.set(name, await modelStatus(name, dir));
+  if (running('experts')) for (const j of wanted) await track(`expert-${j}`, layout.expert(j));
+  if (running('dense')) await track('dense', layout.dense);
+  for (const j of randomIds) await track(`random-expert-${j}`, layout.randomExpert(j));
+  if (running('seed')) await track('seed', layout.seed);
+
+  const unfinished = (name: string) => !before.get(name)!.done;
+  const experts = running('experts') ? wanted.filter((j) => unfinished(`expert-${j}`)) : [];
+  const dense = running('dense') && unfinished('dense');
+  // The random-cluster experts train together: all of them when any is unfinished.
+  const random = randomIds.some((j) => unfinished(`random-expert-${j}`)) ? randomIds : [];
+  const seedEnabled = config.train.seedTokens > 0 || seedFrom !== null;
+  const seedPending = running('seed') && unfinished('seed');
+  // The seed stage may run alone (e.g. before queueing experts on workers).
+  if (experts.length > 0 || dense || random.length > 0 || seedPending) {
+    const train = await import('@cbtm/train');
+    const tasks = train.runModelTasks(run.dir, {
+      totalTokens: config.train.tokens + (seedPending ? config.train.seedTokens : 0),
+      shards: all,
+      experts,
+      dense,
+      random,
+      ...(seedPending
+        ? { seedTokens: config.train.seedTokens }
+        : seedEnabled
+          ? { seedFrom: seedFrom ?? layout.seed }
+          : {}),
+      ...(config.train.expertBatchSize !== null
+        ? { expertBatchSize: config.train.expertBatchSize }
+        : {}),
+    });
+    await train.trainExperts(tasks, {
+      tokenizer: layout.tokenizer,
+      resultsFile: layout.trainResults,
+      modelConfig: config.model,
+      train: trainSettings(config),
+      branch: branchSettings(config),
+      workers: config.train.workers,
+      seed: config.seed,
+      backend: config.train.backend,
+      log: ctx.log,
+      ...(ctx.signal ? { signal: ctx.signal } : {}),
+      ...(ctx.onProgress ? { onProgress: ctx.onProgress } : {}),
+    });
+  }
+  throwIfAborted(ctx.signal);
+
+  const after = new Map<string, ModelStatus>();
+  for (const m of before.values()) after.set(m.name, await modelStatus(m.name, m.dir));
+  const modelsOf = (prefix: (name: string) => boolean) =>
+    [...before.values()]
+      .filter((m) => prefix(m.name))
+      .map((m) => ({
+        name: m.name,
+        reused: m.done,
+        resumedFromStep: m.done ? null : m.step,
+        steps: after.get(m.name)!.step,
+      }));
+  const out = new Map<StageName, TrainedStage>();
+  const paths = (name: StageName) =>
+    [seedStage, expertsStage, denseStage, randomStage].find((d) => d.name === name)!.paths;
+  for (const name of names) {
+    let models: ReturnType<typeof modelsOf>;
+    let partial = false;
+    if (name === 'experts') {
+      models = modelsOf((n) => n.startsWith('expert-'));
+      // A partial `--expert J` run stays pending until every expert has finished.
+      const statuses = await Promise.all(
+        all.map((j) => modelStatus(`expert-${j}`, layout.expert(j))),
+      );
+      partial = !statuses.every((s) => s.done);
+    } else if (name === 'dense') models = modelsOf((n) => n === 'dense');
+    else if (name === 'random') models = modelsOf((n) => n.startsWith('random-'));
+    else models = modelsOf((n) => n === 'seed');
+    out.set(name, {
+      outcome: {
+        outputs: paths(name),
+        info: partial ? { models, partial: true } : { models },
+      },
+      partial,
+    });
+  }
+  return out;
+}
+
 /**
  * Plans the seed, experts, dense and random stages, then trains every model that is not
- * finished in one call to `@cbtm/train`'s `trainExperts` (a pool of `train.workers`
- * processes), so the baselines train in parallel with the experts. Each model resumes from
- * its checkpoint; models whose `train-state.json` says done are left untouched. The
- * manifest records, per stage, which models were reused and from which step each resumed.
+ * finished in one worker pool (see the stages' own `execute`, which trains one stage's
+ * models alone), so the baselines train in parallel with the experts. The manifest records,
+ * per stage, which models were reused and from which step each resumed.
  */
 export async function runTrainingStages(
-  stageCtx: StageContext,
+  ctx: StageContext,
   defs: readonly StageDefinition[],
   options: TrainingOptions = {},
 ): Promise<StageReport[]> {
   const started = Date.now();
-  const seedFrom = stageCtx.config.train.seedFrom;
-  const ctx =
-    seedFrom === null
-      ? stageCtx
-      : { ...stageCtx, seedFromChecksum: await seedFromChecksum(seedFrom) };
-  const { run, config } = ctx;
-  const layout = new RunLayout(run.dir);
+  const { run } = ctx;
   const plans: StagePlan[] = [];
   for (const def of defs) plans.push(await planStage(def, ctx));
   const reports = new Map<StageName, StageReport>();
@@ -208,104 +337,27 @@ export async function runTrainingStages(
     if (plan.action !== 'run') reports.set(plan.def.name, idleReport(plan, ctx));
   }
   const toRun = plans.filter((p) => p.action === 'run');
-  const running = (name: StageName) => toRun.some((p) => p.def.name === name);
   if (toRun.length > 0) {
     for (const plan of toRun) await beginStage(plan, ctx);
     throwIfAborted(ctx.signal);
-    if (running('random')) await prepareRandomClusters(ctx);
-
-    const all = await layout.shardIds();
-    if (all.length === 0) {
-      throw new CbtmError(
-        'E_STAGE_MISSING',
-        `${layout.shards} holds no shards. Run \`cbtm cluster\` first.`,
-      );
-    }
-    const wanted = options.experts ?? all;
-    const before = new Map<string, ModelStatus>();
-    const track = async (name: string, dir: string) =>
-      before.set(name, await modelStatus(name, dir));
-    if (running('experts')) for (const j of wanted) await track(`expert-${j}`, layout.expert(j));
-    if (running('dense')) await track('dense', layout.dense);
-    if (running('random'))
-      for (const j of await layout.randomShardIds())
-        await track(`random-expert-${j}`, layout.randomExpert(j));
-    if (running('seed')) await track('seed', layout.seed);
-
-    const experts = running('experts')
-      ? wanted.filter((j) => !before.get(`expert-${j}`)!.done)
-      : [];
-    const dense = running('dense') && !before.get('dense')!.done;
-    const random =
-      running('random') &&
-      [...before.values()].some((m) => m.name.startsWith('random-') && !m.done);
-    const seedEnabled = config.train.seedTokens > 0 || seedFrom !== null;
-    const seedPending = running('seed') && !before.get('seed')!.done;
-    // The seed stage may run alone (e.g. before queueing experts on workers).
-    if (experts.length > 0 || dense || random || seedPending) {
-      const train = await import('@cbtm/train');
-      await train.trainExperts(run.dir, {
-        totalTokens: config.train.tokens + (seedPending ? config.train.seedTokens : 0),
-        ...(seedPending
-          ? { seedTokens: config.train.seedTokens }
-          : seedEnabled
-            ? { seedFrom: seedFrom ?? layout.seed }
-            : {}),
-        modelConfig: config.model,
-        train: trainSettings(config),
-        branch: branchSettings(config),
-        ...(config.train.expertBatchSize !== null
-          ? { expertBatchSize: config.train.expertBatchSize }
-          : {}),
-        workers: config.train.workers,
-        experts,
-        dense,
-        random,
-        seed: config.seed,
-        backend: config.train.backend,
-        log: ctx.log,
-        ...(ctx.signal ? { signal: ctx.signal } : {}),
-        ...(ctx.onProgress ? { onProgress: ctx.onProgress } : {}),
-      });
-    }
-    throwIfAborted(ctx.signal);
-
-    const after = new Map<string, ModelStatus>();
-    for (const m of before.values()) after.set(m.name, await modelStatus(m.name, m.dir));
-    const modelsOf = (prefix: (name: string) => boolean) =>
-      [...before.values()]
-        .filter((m) => prefix(m.name))
-        .map((m) => ({
-          name: m.name,
-          reused: m.done,
-          resumedFromStep: m.done ? null : m.step,
-          steps: after.get(m.name)!.step,
-        }));
+    const trained = await trainStageModels(
+      ctx,
+      toRun.map((p) => p.def.name),
+      options,
+    );
     for (const plan of toRun) {
       const name = plan.def.name;
-      let models: ReturnType<typeof modelsOf>;
-      if (name === 'experts') {
-        models = modelsOf((n) => n.startsWith('expert-'));
-        // A partial `--expert J` run stays pending until every expert has finished.
-        const statuses = await Promise.all(
-          all.map((j) => modelStatus(`expert-${j}`, layout.expert(j))),
-        );
-        if (!statuses.every((s) => s.done)) {
-          reports.set(name, {
-            name,
-            status: 'ran',
-            seconds: (Date.now() - started) / 1000,
-            info: { models, partial: true },
-          });
-          continue;
-        }
-      } else if (name === 'dense') models = modelsOf((n) => n === 'dense');
-      else if (name === 'random') models = modelsOf((n) => n.startsWith('random-'));
-      else models = modelsOf((n) => n === 'seed');
-      reports.set(
-        name,
-        await finishStage(plan, ctx, { outputs: plan.def.paths, info: { models } }, started),
-      );
+      const { outcome, partial } = trained.get(name)!;
+      if (partial) {
+        reports.set(name, {
+          name,
+          status: 'ran',
+          seconds: (Date.now() - started) / 1000,
+          info: { models: outcome.info!.models, partial: true },
+        });
+        continue;
+      }
+      reports.set(name, await finishStage(plan, ctx, outcome, started));
     }
   }
   return defs.map((d) => reports.get(d.name)!);

@@ -9,7 +9,7 @@ import type { TrainResult } from './train-language-model.js';
  *
  * @example
  * ```ts
- * await trainExperts('runs/a', { totalTokens: 4e6, train: { lr: 6e-4, evalEvery: 200, checkpointEvery: 100 } });
+ * await trainExperts(tasks, { tokenizer, train: { lr: 6e-4, evalEvery: 200, checkpointEvery: 100 } });
  * ```
  */
 export interface ExpertTrainSettings {

@@ -5,7 +5,7 @@ import { gzipSync } from 'node:zlib';
 import { AbortError, type ProgressEvent } from '@cbtm/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { trainBpeTokenizer } from '../tokenizer/index.js';
-import { trainExperts } from './train-experts.js';
+import { type RunModelTasksOptions, runModelTasks, trainExperts } from './train-experts.js';
 import { readTrainState } from './train-state.js';
 
 // Workers run the built worker script from dist/: nx builds the package before its tests.
@@ -35,13 +35,21 @@ afterAll(async () => {
   await rm(run, { recursive: true, force: true });
 });
 
+/** A run's models (two shards), as the pipeline lists them. */
+const tasksOf = (dir: string, o: Omit<RunModelTasksOptions, 'shards'>) =>
+  runModelTasks(dir, { shards: [0, 1], ...o });
+const tokenizerOf = (dir: string) => join(dir, 'tokenizer', 'tokenizer.json');
+
 describe('trainExperts', () => {
   it('matches compute across experts and dense, and retries a killed worker from its checkpoint', async () => {
     const pids = new Map<string, number>();
     let killed = false;
     const events: ProgressEvent[] = [];
-    const result = await trainExperts(run, {
-      totalTokens: 2 * 12 * 4 * 16, // 12 steps of 4×16 tokens per expert; the dense model gets 24
+    // 12 steps of 4×16 tokens per expert; the dense model gets 24
+    const tasks = tasksOf(run, { totalTokens: 2 * 12 * 4 * 16 });
+    const result = await trainExperts(tasks, {
+      tokenizer: tokenizerOf(run),
+      resultsFile: join(run, 'train-results.json'),
       modelConfig: { nLayer: 1, dModel: 16, nHead: 2, contextLength: 16 },
       train: { batchSize: 4, checkpointEvery: 2, logEvery: 1, evalEvery: 6, evalTokens: 64 },
       workers: 2,
@@ -100,8 +108,8 @@ describe('trainExperts', () => {
         await readFile(join(run, 'shards', `${j}.jsonl.gz`)),
       );
     }
-    const training = trainExperts(dir, {
-      totalTokens: 2 * 400 * 4 * 16,
+    const training = trainExperts(tasksOf(dir, { totalTokens: 2 * 400 * 4 * 16 }), {
+      tokenizer: tokenizerOf(dir),
       modelConfig: { nLayer: 1, dModel: 16, nHead: 2, contextLength: 16 },
       train: { batchSize: 4, logEvery: 1 },
       workers: 2,
@@ -147,13 +155,16 @@ describe('trainExperts', () => {
       );
     }
     // Seed 4 steps of 4×16 tokens; then 8 steps' worth for the dense model, 4 per expert.
-    const result = await trainExperts(dir, {
+    const tasks = tasksOf(dir, {
       totalTokens: (4 + 8) * 4 * 16,
       seedTokens: 4 * 4 * 16,
+      expertBatchSize: 2,
+    });
+    const result = await trainExperts(tasks, {
+      tokenizer: tokenizerOf(dir),
       modelConfig: { nLayer: 1, dModel: 16, nHead: 2, contextLength: 16 },
       train: { batchSize: 4, lr: 0.003, warmupSteps: 2, logEvery: 1 },
       branch: { lr: 0.001, warmupSteps: 0 },
-      expertBatchSize: 2,
       workers: 2,
       backend: 'wasm',
       log: () => {},
@@ -176,13 +187,14 @@ describe('trainExperts', () => {
   });
 
   it('returns at once when there is nothing to train', async () => {
-    const result = await trainExperts(run, {
-      totalTokens: 1000,
-      modelConfig: { nLayer: 1, dModel: 16, nHead: 2, contextLength: 16 },
-      experts: [],
-      dense: false,
-      log: () => {},
-    });
+    const result = await trainExperts(
+      tasksOf(run, { totalTokens: 1000, experts: [], dense: false }),
+      {
+        tokenizer: tokenizerOf(run),
+        modelConfig: { nLayer: 1, dModel: 16, nHead: 2, contextLength: 16 },
+        log: () => {},
+      },
+    );
     expect(result.models).toEqual([]);
   });
 });

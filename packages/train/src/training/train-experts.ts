@@ -18,34 +18,53 @@ import type { ExpertTask, ExpertTrainSettings, FromWorker, ToWorker } from './ex
 import type { TrainResult } from './train-language-model.js';
 
 /**
- * Options of {@link trainExperts}.
+ * One model for {@link trainExperts} to train: where it goes, what it reads, how long.
  *
  * @example
  * ```ts
- * await trainExperts('runs/a', { totalTokens: 4e6, workers: 2, dense: true, random: false });
+ * const task: ModelTask = { name: 'expert-0', dir: 'runs/a/experts/0', data: ['runs/a/shards/0.jsonl.gz'], tokens: 1e6 };
  * ```
  */
-export interface TrainExpertsOptions extends LongRunOptions {
+export interface ModelTask {
+  /**
+   * `expert-3`, `random-expert-3`, `dense` or `seed`: names the model in progress events and
+   * results, and seeds its data order (so a renamed model sees its data in another order).
+   */
+  readonly name: string;
+  /** Output folder: model, checkpoint, `train-state.json`. */
+  readonly dir: string;
+  /** Shard files, read round-robin. */
+  readonly data: readonly string[];
+  /** Training tokens. */
+  readonly tokens: number;
+  /**
+   * Start from this trained model folder (seed branching) and train with the `branch`
+   * settings. When it is another task's `dir`, that task trains first.
+   */
+  readonly initFrom?: string;
+  /** Rows per step for this model. @default train.batchSize */
+  readonly batchSize?: number;
+}
+
+/**
+ * Options of {@link runModelTasks}: which models of a c-BTM run to train, and the budget.
+ *
+ * @example
+ * ```ts
+ * const opts: RunModelTasksOptions = { totalTokens: 4e6, shards: [0, 1, 2, 3], dense: true };
+ * ```
+ */
+export interface RunModelTasksOptions {
   /** Training tokens of the whole run: each of k experts gets totalTokens/k, the dense model all. */
   readonly totalTokens: number;
-  /** Model shape (the vocabulary size comes from the run's tokenizer). @default defaultGptConfig */
-  readonly modelConfig?: Partial<Omit<GptConfig, 'vocabSize'>>;
-  /** Training settings for every model (batch size, lr, evalEvery, checkpointEvery, ...). */
-  readonly train?: ExpertTrainSettings;
-  /**
-   * Settings that override `train` for the models that branch from a seed (experts, dense and
-   * random-cluster baselines; not the seed itself), e.g. a lower peak learning rate so the
-   * branches refine the seed instead of restarting from a high rate. Ignored without a seed.
-   */
-  readonly branch?: ExpertTrainSettings;
-  /** Worker processes; each trains one model at a time. @default os.availableParallelism() */
-  readonly workers?: number;
-  /** Which experts to train. @default every `<run>/shards/<j>.jsonl.gz` */
+  /** The run's cluster ids, one shard each (`<run>/shards/<j>.jsonl.gz`); k is their count. */
+  readonly shards: readonly number[];
+  /** Which experts to train. @default every one of `shards` */
   readonly experts?: readonly number[];
   /** Also train the dense baseline on all shards, into `<run>/dense/`. @default true */
   readonly dense?: boolean;
-  /** Also train random-cluster experts from `<run>/random/shards/`. @default true when that folder exists */
-  readonly random?: boolean;
+  /** Train the random-cluster experts of these `<run>/random/shards/` ids. @default none */
+  readonly random?: readonly number[];
   /**
    * Rows per step of each expert (c-BTM and random-cluster), where `train.batchSize` is the
    * dense model's. The official code matches compute by steps: k experts on 1/k of the GPUs
@@ -63,8 +82,126 @@ export interface TrainExpertsOptions extends LongRunOptions {
    * as usual. @default 0 (every model starts from scratch)
    */
   readonly seedTokens?: number;
-  /** Seed branching from an existing model directory instead. */
+  /** Seed branching from an existing model folder instead. */
   readonly seedFrom?: string;
+}
+
+/**
+ * The models of a c-BTM run directory as {@link trainExperts} tasks, with the budget matched:
+ * the seed (`seedTokens` > 0) on all shards; one expert per listed shard
+ * (`<run>/shards/<j>.jsonl.gz` → `<run>/experts/<j>/`) with (totalTokens − seedTokens)/k
+ * tokens; the dense baseline on all shards with all of them; random-cluster experts
+ * (`<run>/random/shards/<j>.jsonl.gz` → `<run>/random/experts/<j>/`) like the experts. With a
+ * seed every other model branches from it. Pure: it lists nothing on disk (the caller passes
+ * the shard ids, e.g. from `RunLayout#shardIds()`).
+ *
+ * @example
+ * ```ts
+ * const layout = new RunLayout('runs/a');
+ * const tasks = runModelTasks(layout.dir, { totalTokens: 4e6, shards: await layout.shardIds() });
+ * await trainExperts(tasks, { tokenizer: layout.tokenizer, resultsFile: layout.trainResults });
+ * ```
+ */
+export function runModelTasks(runDir: string, options: RunModelTasksOptions): ModelTask[] {
+  const o = options;
+  if (!(o.totalTokens > 0))
+    throw new InvalidArgumentError(`totalTokens must be positive, got ${o.totalTokens}.`);
+  const layout = new RunLayout(runDir);
+  const all = o.shards;
+  if (all.length === 0)
+    throw new CbtmError(
+      'E_STAGE_MISSING',
+      `${layout.shards} holds no <j>.jsonl.gz shards. Run the cluster stage first.`,
+    );
+  const k = all.length;
+  const wanted = o.experts ?? all;
+  for (const j of wanted)
+    if (!all.includes(j))
+      throw new InvalidArgumentError(`There is no shard ${j} in ${layout.shards}.`);
+  const seedTokens = o.seedFrom ? 0 : (o.seedTokens ?? 0);
+  if (!(seedTokens >= 0 && seedTokens < o.totalTokens)) {
+    throw new InvalidArgumentError(`seedTokens must be in [0, totalTokens), got ${seedTokens}.`);
+  }
+  if (
+    o.expertBatchSize !== undefined &&
+    !(Number.isInteger(o.expertBatchSize) && o.expertBatchSize > 0)
+  ) {
+    throw new InvalidArgumentError(
+      `expertBatchSize must be a positive integer, got ${o.expertBatchSize}.`,
+    );
+  }
+  const budget = o.totalTokens - seedTokens;
+  const perExpert = o.tokensPerExpert ?? budget / k;
+  const allShards = all.map((j) => layout.shard(j));
+  const seedDir = o.seedFrom ?? (seedTokens > 0 ? layout.seed : undefined);
+  const task = (
+    name: string,
+    dir: string,
+    data: string[],
+    tokens: number,
+    initFrom: string | undefined,
+    batchSize?: number,
+  ): ModelTask => ({
+    name,
+    dir,
+    data,
+    tokens,
+    ...(initFrom !== undefined ? { initFrom } : {}),
+    ...(batchSize !== undefined ? { batchSize } : {}),
+  });
+  const tasks: ModelTask[] = [];
+  if (seedTokens > 0) tasks.push(task('seed', seedDir!, allShards, seedTokens, undefined));
+  for (const j of wanted) {
+    tasks.push(
+      task(
+        `expert-${j}`,
+        layout.expert(j),
+        [layout.shard(j)],
+        perExpert,
+        seedDir,
+        o.expertBatchSize,
+      ),
+    );
+  }
+  if (o.dense ?? true) tasks.push(task('dense', layout.dense, allShards, budget, seedDir));
+  for (const j of o.random ?? []) {
+    tasks.push(
+      task(
+        `random-expert-${j}`,
+        layout.randomExpert(j),
+        [layout.randomShard(j)],
+        perExpert,
+        seedDir,
+        o.expertBatchSize,
+      ),
+    );
+  }
+  return tasks;
+}
+
+/**
+ * Options of {@link trainExperts}.
+ *
+ * @example
+ * ```ts
+ * await trainExperts(tasks, { tokenizer: 'runs/a/tokenizer/tokenizer.json', workers: 2 });
+ * ```
+ */
+export interface TrainExpertsOptions extends LongRunOptions {
+  /** The shared tokenizer (`tokenizer.json`); it also sets the vocabulary size. */
+  readonly tokenizer: string;
+  /** Model shape (the vocabulary size comes from the tokenizer). @default defaultGptConfig */
+  readonly modelConfig?: Partial<Omit<GptConfig, 'vocabSize'>>;
+  /** Training settings for every model (batch size, lr, evalEvery, checkpointEvery, ...). */
+  readonly train?: ExpertTrainSettings;
+  /**
+   * Settings that override `train` for the models that branch from a seed (tasks with
+   * `initFrom`), e.g. a lower peak learning rate so the branches refine the seed instead of
+   * restarting from a high rate.
+   */
+  readonly branch?: ExpertTrainSettings;
+  /** Worker processes; each trains one model at a time. @default os.availableParallelism() */
+  readonly workers?: number;
   /** Seed of initial weights and data order. @default 0 */
   readonly seed?: number;
   /** Tensor backend for the workers. @default 'auto' */
@@ -73,6 +210,8 @@ export interface TrainExpertsOptions extends LongRunOptions {
   readonly maxRetries?: number;
   /** Delete existing checkpoints and start every model afresh. @default false */
   readonly restart?: boolean;
+  /** Also write the result there as JSON (e.g. `RunLayout#trainResults`). */
+  readonly resultsFile?: string;
   /** The worker script. @default the built `expert-worker.js` (from `dist/`) */
   readonly workerScript?: string;
   /** Told when a worker process starts a model (for monitoring; tests use it to kill one). */
@@ -86,12 +225,10 @@ export interface TrainExpertsOptions extends LongRunOptions {
  *
  * @example
  * ```ts
- * await trainExperts('runs/a', { ...defaultTrainExpertsOptions, totalTokens: 4_000_000 });
+ * await trainExperts(tasks, { ...defaultTrainExpertsOptions, tokenizer: 'runs/a/tokenizer/tokenizer.json' });
  * ```
  */
 export const defaultTrainExpertsOptions = {
-  dense: true,
-  seedTokens: 0,
   seed: 0,
   backend: 'auto',
   maxRetries: 2,
@@ -114,17 +251,16 @@ export interface ExpertRunResult extends TrainResult {
 }
 
 /**
- * What {@link trainExperts} returns (and writes to `<run>/train-results.json`).
+ * What {@link trainExperts} returns (and writes to `resultsFile`).
  *
  * @example
  * ```ts
- * const { backend, tokensPerExpert, models } = await trainExperts('runs/a', { totalTokens: 4e6 });
+ * const { backend, models } = await trainExperts(tasks, { tokenizer });
  * ```
  */
 export interface TrainExpertsResult {
   readonly backend: BackendName;
-  readonly totalTokens: number;
-  readonly tokensPerExpert: number;
+  /** The models, in task order. */
   readonly models: readonly ExpertRunResult[];
 }
 
@@ -134,32 +270,49 @@ interface Slot {
 }
 
 /**
- * Trains a run's models in a pool of worker processes: one expert per cluster shard
- * (`<run>/shards/<j>.jsonl.gz` → `<run>/experts/<j>/`), the dense baseline on all shards
- * (`<run>/dense/`), and random-cluster experts (`<run>/random/shards/` →
- * `<run>/random/experts/<j>/`). Compute is matched: each of k experts gets totalTokens/k
- * tokens and the dense model totalTokens. Each model checkpoints, so a crashed worker's model
- * is retried from its last checkpoint, and a re-run continues where it stopped. Progress
- * events carry the model as `task` (`expert-3`, `dense`, `random-expert-3`, `seed`).
+ * Trains models in a pool of worker processes, each task into its own folder (see
+ * {@link runModelTasks} for a c-BTM run's experts, dense and random-cluster baselines). Tasks
+ * that branch from another task's folder (`initFrom`, e.g. the seed) wait for it. Each model
+ * checkpoints, so a crashed worker's model is retried from its last checkpoint, and a re-run
+ * continues where it stopped. Progress events carry the model as `task` (`expert-3`,
+ * `dense`, `random-expert-3`, `seed`).
  *
  * @example
  * ```ts
- * const result = await trainExperts('runs/a', {
- *   totalTokens: 2_000_000, modelConfig: { nLayer: 2, dModel: 128 },
+ * const layout = new RunLayout('runs/a');
+ * const tasks = runModelTasks(layout.dir, { totalTokens: 2_000_000, shards: await layout.shardIds() });
+ * const result = await trainExperts(tasks, {
+ *   tokenizer: layout.tokenizer, modelConfig: { nLayer: 2, dModel: 128 },
  *   train: { checkpointEvery: 100, evalEvery: 100 }, onProgress: console.log,
  * });
  * console.log(result.backend, result.models.map((m) => [m.name, m.valLoss]));
  * ```
  */
 export async function trainExperts(
-  runDir: string,
+  tasks: readonly ModelTask[],
   options: TrainExpertsOptions,
 ): Promise<TrainExpertsResult> {
   const o = { ...defaultTrainExpertsOptions, ...options };
-  if (!(o.totalTokens > 0))
-    throw new InvalidArgumentError(`totalTokens must be positive, got ${o.totalTokens}.`);
-  const layout = new RunLayout(runDir);
-  const tokenizerPath = layout.tokenizer;
+  const names = new Set<string>();
+  for (const t of tasks) {
+    if (names.has(t.name))
+      throw new InvalidArgumentError(`Two training tasks are named ${t.name}; names must differ.`);
+    names.add(t.name);
+    if (!(t.tokens > 0))
+      throw new InvalidArgumentError(`${t.name}: tokens must be positive, got ${t.tokens}.`);
+  }
+  // Tasks that branch from another task's model wait for it: at most one level (a seed).
+  const dirs = new Set(tasks.map((t) => t.dir));
+  const later = tasks.filter((t) => t.initFrom !== undefined && dirs.has(t.initFrom));
+  const first = tasks.filter((t) => !later.includes(t));
+  for (const t of later) {
+    if (later.some((u) => u.dir === t.initFrom)) {
+      throw new InvalidArgumentError(
+        `${t.name} branches from ${t.initFrom}, which itself branches from another task; only one level is supported.`,
+      );
+    }
+  }
+  const tokenizerPath = o.tokenizer;
   if (!(await pathExists(tokenizerPath))) {
     throw new CbtmError(
       'E_STAGE_MISSING',
@@ -168,41 +321,6 @@ export async function trainExperts(
   }
   const tokenizer = await BpeTokenizer.load(tokenizerPath);
   const config = resolveGptConfig({ ...o.modelConfig, vocabSize: tokenizer.vocabSize });
-  const all = await layout.shardIds();
-  if (all.length === 0)
-    throw new CbtmError(
-      'E_STAGE_MISSING',
-      `${layout.shards} holds no <j>.jsonl.gz shards. Run the cluster stage first.`,
-    );
-  const k = all.length;
-  const wanted = o.experts ?? all;
-  for (const j of wanted)
-    if (!all.includes(j))
-      throw new InvalidArgumentError(`There is no shard ${j} in ${layout.shards}.`);
-  const randomIds = await layout.randomShardIds();
-  const withRandom = o.random ?? randomIds.length > 0;
-  if (withRandom && randomIds.length === 0) {
-    throw new CbtmError(
-      'E_STAGE_MISSING',
-      `random: true, but ${layout.randomShards} holds no shards.`,
-    );
-  }
-  const seedTokens = o.seedFrom ? 0 : o.seedTokens;
-  if (!(seedTokens >= 0 && seedTokens < o.totalTokens)) {
-    throw new InvalidArgumentError(`seedTokens must be in [0, totalTokens), got ${seedTokens}.`);
-  }
-  if (
-    o.expertBatchSize !== undefined &&
-    !(Number.isInteger(o.expertBatchSize) && o.expertBatchSize > 0)
-  ) {
-    throw new InvalidArgumentError(
-      `expertBatchSize must be a positive integer, got ${o.expertBatchSize}.`,
-    );
-  }
-  const budget = o.totalTokens - seedTokens;
-  const perExpert = o.tokensPerExpert ?? budget / k;
-  const allShards = all.map((j) => layout.shard(j));
-  const seedDir = o.seedFrom ?? (seedTokens > 0 ? layout.seed : undefined);
   const base = {
     tokenizerPath,
     config,
@@ -210,55 +328,30 @@ export async function trainExperts(
     backend: o.backend,
     restart: o.restart,
   };
-  const task = (
-    name: string,
-    dir: string,
-    data: string[],
-    tokens: number,
-    initFrom: string | undefined,
-    batchSize?: number,
-  ): ExpertTask => ({
+  const expertTask = (t: ModelTask): ExpertTask => ({
     ...base,
-    name,
-    dir,
-    data,
-    tokens,
-    dataSeed: deriveSeed(o.seed, name),
+    name: t.name,
+    dir: t.dir,
+    data: [...t.data],
+    tokens: t.tokens,
+    dataSeed: deriveSeed(o.seed, t.name),
     settings: {
       ...o.train,
-      ...(initFrom !== undefined ? o.branch : {}),
-      ...(batchSize !== undefined ? { batchSize } : {}),
+      ...(t.initFrom !== undefined ? o.branch : {}),
+      ...(t.batchSize !== undefined ? { batchSize: t.batchSize } : {}),
     },
-    ...(initFrom !== undefined ? { initFrom } : {}),
+    ...(t.initFrom !== undefined ? { initFrom: t.initFrom } : {}),
   });
-  const phases: ExpertTask[][] = [];
-  if (seedTokens > 0) phases.push([task('seed', seedDir!, allShards, seedTokens, undefined)]);
-  const main: ExpertTask[] = wanted.map((j) =>
-    task(`expert-${j}`, layout.expert(j), [layout.shard(j)], perExpert, seedDir, o.expertBatchSize),
-  );
-  if (o.dense) main.push(task('dense', layout.dense, allShards, budget, seedDir));
-  if (withRandom) {
-    for (const j of randomIds) {
-      main.push(
-        task(
-          `random-expert-${j}`,
-          layout.randomExpert(j),
-          [layout.randomShard(j)],
-          perExpert,
-          seedDir,
-          o.expertBatchSize,
-        ),
-      );
-    }
-  }
-  phases.push(main);
+  const phases: ExpertTask[][] = [first.map(expertTask)];
+  if (later.length > 0) phases.push(later.map(expertTask));
 
   const workerScript = o.workerScript ?? builtScript(import.meta.url, 'expert-worker.js');
   const results: ExpertRunResult[] = [];
   let backend: BackendName | undefined;
   let logged = false;
   const log = o.log ?? ((line: string) => console.error(line));
-  const total = phases.reduce((n, p) => n + p.length, 0);
+  const total = tasks.length;
+  const tokens = tasks.reduce((n, t) => n + t.tokens, 0);
   const overall = (status: ProgressEvent['status'], message?: string) =>
     void o.onProgress?.({
       stage: 'train',
@@ -268,10 +361,10 @@ export async function trainExperts(
       unit: 'models',
       ...(message ? { message } : {}),
     });
-  overall('start', `${total} models, ${o.totalTokens.toLocaleString('en-US')} tokens`);
+  overall('start', `${total} models, ${Math.round(tokens).toLocaleString('en-US')} tokens`);
 
   for (const phase of phases) {
-    const done = await runPool(phase, {
+    await runPool(phase, {
       workers: Math.max(1, Math.min(o.workers ?? availableParallelism(), phase.length)),
       workerScript,
       maxRetries: o.maxRetries,
@@ -290,17 +383,11 @@ export async function trainExperts(
         overall('progress');
       },
     });
-    void done;
   }
-  const order = (n: string) => phases.flat().findIndex((t) => t.name === n);
+  const order = (n: string) => tasks.findIndex((t) => t.name === n);
   results.sort((a, b) => order(a.name) - order(b.name));
-  const out: TrainExpertsResult = {
-    backend: backend!,
-    totalTokens: o.totalTokens,
-    tokensPerExpert: perExpert,
-    models: results,
-  };
-  await writeJsonAtomic(layout.trainResults, out);
+  const out: TrainExpertsResult = { backend: backend!, models: results };
+  if (o.resultsFile !== undefined) await writeJsonAtomic(o.resultsFile, out);
   overall('done');
   return out;
 }

@@ -1,6 +1,12 @@
+import { InvalidArgumentError } from '@cbtm/core';
+
 /**
- * Projects rows onto their first two principal components (power iteration with deflation on
- * the covariance matrix, deterministic start), for the report's 2-D map.
+ * Principal component analysis to two dimensions: each of n rows (n × d, row-major) centred
+ * and projected onto the first two principal components, as scikit-learn's
+ * `PCA(n_components=2).fit_transform` does. The components come from power iteration with
+ * deflation on the covariance matrix from a fixed start, and each is signed so that its
+ * largest coordinate is positive, so the same rows always give the same map. With d = 1 the
+ * second coordinate is 0. Returns n × 2 values, row-major.
  *
  * @example
  * ```ts
@@ -8,6 +14,11 @@
  * ```
  */
 export function projectTo2d(rows: Float32Array, n: number, d: number): Float64Array {
+  if (!(Number.isInteger(n) && n >= 0 && Number.isInteger(d) && d >= 1) || rows.length < n * d) {
+    throw new InvalidArgumentError(
+      `projectTo2d needs n × d values (n ≥ 0, d ≥ 1): got ${rows.length} values for n = ${n}, d = ${d}.`,
+    );
+  }
   const mean = new Float64Array(d);
   for (let i = 0; i < n; i++) for (let c = 0; c < d; c++) mean[c] += rows[i * d + c]! / n;
   const cov = new Float64Array(d * d);
