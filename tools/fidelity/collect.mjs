@@ -64,7 +64,10 @@ for (const entry of spec.rows) {
     corpus: results.corpus.name,
     tokensScored: ablation?.tokens ?? results.tokens,
     k: c.cluster.k,
-    seedTokens: c.train.seedFrom ? (seedState?.tokens ?? 0) : c.train.seedTokens,
+    // A seed from another run trained whole batches past its budget: shown to 10k tokens.
+    seedTokens: c.train.seedFrom
+      ? Math.round((seedState?.tokens ?? 0) / 1e4) * 1e4
+      : c.train.seedTokens,
     tokens: c.train.tokens,
     model: c.model,
     learningRate: c.train.learningRate,
