@@ -6,7 +6,6 @@
 //
 //   node tools/fidelity/run-variant.mjs --base runs/abl/base --out runs/abl/x --config x.json
 import { spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, readdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 
@@ -22,24 +21,19 @@ if (!values.out || !values.config) {
   process.exit(2);
 }
 const out = resolve(values.out);
-// Everything a run shares with another whose training config differs.
-const shared = [
-  'manifest.json',
-  'embedder',
-  'embeddings',
-  'clusters',
-  'shards',
-  'tokenizer',
-  'router',
-  'seed',
-];
-if (values.base && !existsSync(join(out, 'manifest.json'))) {
-  mkdirSync(out, { recursive: true });
-  for (const name of shared) {
-    const from = join(resolve(values.base), name);
-    if (existsSync(from)) cpSync(from, join(out, name), { recursive: true });
-  }
-  console.error(`copied ${readdirSync(out).join(', ')} from ${values.base}`);
+if (values.base) {
+  // The stages a run can share with another whose training config differs; shareStages copies
+  // only those whose checksums hold, and the pipeline still checks each one's config hash.
+  const { shareStages } = await import('@cbtm/pipeline');
+  const shared = await shareStages(resolve(values.base), out, [
+    'embed',
+    'cluster',
+    'shard',
+    'tokenizer',
+    'router',
+    'seed',
+  ]);
+  if (shared.length > 0) console.error(`started from ${shared.join(', ')} of ${values.base}`);
 }
 const bin = new URL('../../packages/pipeline/dist/bin.js', import.meta.url).pathname;
 const r = spawnSync(process.execPath, [bin, 'run', '--config', values.config, '--out', out], {

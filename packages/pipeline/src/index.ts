@@ -59,6 +59,7 @@ export {
   runSweep,
   type SweepRunResult,
 } from './sweep/run-sweep.js';
+export { shareStages } from './sweep/share-stages.js';
 export {
   loadSweepConfig,
   resolveSweepConfig,
