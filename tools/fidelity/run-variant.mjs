@@ -6,7 +6,7 @@
 //
 //   node tools/fidelity/run-variant.mjs --base runs/abl/base --out runs/abl/x --config x.json
 import { spawnSync } from 'node:child_process';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 
 const { values } = parseArgs({
