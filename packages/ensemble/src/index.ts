@@ -24,6 +24,13 @@ export {
 } from './evaluate.js';
 export { defaultExpertPoolOptions, ExpertPool, type ExpertPoolOptions } from './expert-pool.js';
 export {
+  EXPERT_SET_VERSION,
+  ExpertSet,
+  type ExpertSetJson,
+  ExpertSubsetRouting,
+  type RemovedExpert,
+} from './expert-set.js';
+export {
   logSumExp,
   type MixtureStep,
   mixDistributions,

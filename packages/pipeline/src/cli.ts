@@ -285,6 +285,29 @@ export function createProgram(ctx: CommandContext): Command {
     )
     .action(async (opts) => (await import('./commands/serve.js')).serveCommand(opts, ctx));
 
+  program
+    .command('remove-expert')
+    .description(
+      'Take one expert out of a run’s ensemble (routing renormalizes over the rest; nothing else changes). Its folder moves to <run>/removed-experts/, so --restore puts it back.',
+    )
+    .requiredOption('-r, --run <dir>', 'run directory')
+    .addOption(
+      new Option('--expert <j>', 'the expert to remove')
+        .argParser(nonNegativeInt)
+        .conflicts('restore'),
+    )
+    .addOption(new Option('--restore <j>', 'put a removed expert back').argParser(nonNegativeInt))
+    .addHelpText(
+      'after',
+      examples([
+        'cbtm remove-expert --run runs/demo --expert 2',
+        'cbtm remove-expert --run runs/demo --restore 2',
+      ]),
+    )
+    .action(async (opts) =>
+      (await import('./commands/remove-expert.js')).removeExpertCommand(opts, ctx),
+    );
+
   const redisOption = () =>
     new Option('--redis <url>', 'Redis URL of the training queue')
       .env('CBTM_REDIS_URL')
