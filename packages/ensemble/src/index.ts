@@ -5,10 +5,12 @@ export {
   createContextState,
 } from './context-state.js';
 export {
+  defaultEstimatePriorOptions,
   defaultGenerateOptions,
   defaultScoreOptions,
   Ensemble,
   type EnsembleParts,
+  type EstimatePriorOptions,
   type GeneratedToken,
   type GenerateOptions,
   type ScoreOptions,
@@ -38,6 +40,13 @@ export {
   mixSequence,
 } from './mixture.js';
 export { PerplexityAccumulator, type PerplexityStats, perplexity } from './perplexity.js';
+export {
+  MIXING_RULES,
+  type MixingRule,
+  posteriorWeights,
+  topWeightsRoute,
+  updatingPriorRoutes,
+} from './posterior.js';
 export { fixedRoute, type Routing, routeOrPrior, UniformRouting } from './routing.js';
 export {
   defaultSamplingOptions,
