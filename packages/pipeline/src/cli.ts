@@ -286,6 +286,41 @@ export function createProgram(ctx: CommandContext): Command {
     .action(async (opts) => (await import('./commands/serve.js')).serveCommand(opts, ctx));
 
   program
+    .command('merge')
+    .description(
+      'Average the parameters of a run’s experts into one dense model (BTM’s merge), uniformly or weighted by their posterior on a corpus. Writes a new model folder that train.seedFrom can branch from; --eval scores it next to c-BTM and dense.',
+    )
+    .requiredOption('-r, --run <dir>', 'run directory')
+    .requiredOption(
+      '-o, --out <dir>',
+      'new model folder (never the run directory; an existing folder only if merge made it)',
+    )
+    .addOption(
+      new Option('--weights <how>', 'averaging weights')
+        .choices(['uniform', 'posterior'])
+        .default('uniform'),
+    )
+    .option(
+      '--corpus <path>',
+      'documents whose likelihood weights the experts (--weights posterior)',
+    )
+    .option(
+      '--max-docs <n>',
+      'documents of --corpus read for the posterior (default 16)',
+      positiveInt,
+    )
+    .option('--eval', 'score the merged model next to c-BTM and dense on the validation corpus')
+    .option('--json', 'with --eval, print the results as JSON')
+    .addHelpText(
+      'after',
+      examples([
+        'cbtm merge --run runs/demo --out models/demo-uniform --eval',
+        'cbtm merge --run runs/demo --weights posterior --corpus data/legal.jsonl --out models/demo-legal',
+      ]),
+    )
+    .action(async (opts) => (await import('./commands/merge.js')).mergeCommand(opts, ctx));
+
+  program
     .command('remove-expert')
     .description(
       'Take one expert out of a run’s ensemble (routing renormalizes over the rest; nothing else changes). Its folder moves to <run>/removed-experts/, so --restore puts it back.',

@@ -1,7 +1,8 @@
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { RunDir, sha256Path } from '@cbtm/core';
+import { demoCorpusPaths, RunDir, readCorpus, sha256Path } from '@cbtm/core';
+import { loadRun } from '@cbtm/ensemble/node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EvalResults } from '../results.js';
 import { runPipeline } from '../run-pipeline.js';
@@ -10,6 +11,7 @@ import { runBin } from '../test-utils/spawn-cli.js';
 import { tinyConfig } from '../test-utils/tiny-config.js';
 import { evalCommand } from './eval.js';
 import { generateCommand } from './generate.js';
+import { mergeCommand } from './merge.js';
 import { removeExpertCommand } from './remove-expert.js';
 
 let root: string;
@@ -19,6 +21,42 @@ async function evalJson(flags: { topK?: string } = {}): Promise<EvalResults> {
   const ctx = captureContext(root);
   await evalCommand({ run: runDir, json: true, ...flags }, ctx);
   return JSON.parse(ctx.out()) as EvalResults;
+}
+
+/** Every tensor of a saved model, read straight from model.json and the weights file. */
+async function rawTensors(dir: string): Promise<Map<string, Float64Array>> {
+  const json = JSON.parse(await readFile(join(dir, 'model.json'), 'utf8')) as {
+    weightsManifest: { paths: string[]; weights: { name: string; shape: number[] }[] }[];
+  };
+  const out = new Map<string, Float64Array>();
+  for (const group of json.weightsManifest) {
+    const bytes = Buffer.concat(await Promise.all(group.paths.map((p) => readFile(join(dir, p)))));
+    let offset = 0;
+    for (const w of group.weights) {
+      const n = w.shape.reduce((a, b) => a * b, 1);
+      out.set(
+        w.name,
+        Float64Array.from({ length: n }, (_, i) => bytes.readFloatLE(4 * (offset + i))),
+      );
+      offset += n;
+    }
+  }
+  return out;
+}
+
+/** Checks that every tensor of `merged` is Σ c_j W_j over the run's experts (float32-rounded). */
+async function expectWeightedMean(merged: string, coefficients: number[]): Promise<void> {
+  const experts = await Promise.all(
+    coefficients.map((_, j) => rawTensors(join(runDir, 'experts', String(j)))),
+  );
+  const m = await rawTensors(merged);
+  expect([...m.keys()]).toEqual([...experts[0]!.keys()]);
+  for (const [name, w] of m) {
+    const want = Float32Array.from(w, (_, i) =>
+      experts.reduce((s, e, j) => s + coefficients[j]! * e.get(name)![i]!, 0),
+    );
+    expect(Float32Array.from(w), name).toEqual(want);
+  }
 }
 
 beforeAll(async () => {
@@ -91,5 +129,81 @@ describe('cbtm remove-expert', () => {
     const cli = await runBin(['remove-expert', '--run', runDir]);
     expect(cli.code).toBe(2);
     expect(cli.stderr).toMatch(/exactly one of --expert J/);
+  });
+});
+
+describe('cbtm merge', () => {
+  it('uniform: every tensor is the mean of the experts’; --eval scores it beside c-BTM and dense', async () => {
+    const out = join(root, 'models', 'uniform');
+    const ctx = captureContext(root);
+    await mergeCommand({ run: runDir, out, eval: true, json: true }, ctx);
+    const printed = JSON.parse(ctx.out()) as {
+      coefficients: number[];
+      results: { methods: Record<string, { perplexity: number }> };
+    };
+    expect(printed.coefficients).toEqual([1 / 3, 1 / 3, 1 / 3]);
+    expect(Object.keys(printed.results.methods)).toEqual(['dense', 'cbtm-all', 'merged-uniform']);
+    expect(Number.isFinite(printed.results.methods['merged-uniform']!.perplexity)).toBe(true);
+    await expectWeightedMean(out, [1 / 3, 1 / 3, 1 / 3]);
+    expect(await readdir(out)).toEqual(
+      expect.arrayContaining(['model.json', 'tokenizer.json', 'cbtm-merge.json']),
+    );
+    expect(await readFile(join(out, 'tokenizer.json'))).toEqual(
+      await readFile(join(runDir, 'tokenizer', 'tokenizer.json')),
+    );
+    const table = captureContext(root);
+    await mergeCommand({ run: runDir, out, eval: true }, table);
+    expect(table.out()).toMatch(/merged-uniform\s+\d+\.\d\d\s+[+-]\d/);
+  });
+
+  it('posterior: weights are p(j | corpus), the mean of each document’s posterior', async () => {
+    const out = join(root, 'models', 'posterior');
+    const corpus = demoCorpusPaths().valid;
+    const ctx = captureContext(root);
+    await mergeCommand({ run: runDir, out, weights: 'posterior', corpus, maxDocs: 6 }, ctx);
+    expect(ctx.out()).toBe(`${out}\n`);
+    const marker = JSON.parse(await readFile(join(out, 'cbtm-merge.json'), 'utf8')) as {
+      sources: { coefficient: number }[];
+      describe: { weights: string };
+    };
+    const c = marker.sources.map((s) => s.coefficient);
+    // The same estimate, computed apart from the command.
+    const loaded = await loadRun(runDir, { log: () => undefined });
+    const prior = await loaded.cbtm.estimatePrior(readCorpus(corpus), { maxDocuments: 6 });
+    await loaded.dispose();
+    c.forEach((x, j) => {
+      expect(x).toBeCloseTo(prior[j]!, 12);
+    });
+    expect(c.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 12);
+    expect(new Set(c.map((x) => x.toFixed(6))).size).toBeGreaterThan(1);
+    expect(marker.describe.weights).toBe('posterior');
+    await expectWeightedMean(out, c);
+  });
+
+  it('refuses the run directory, its parents and folders it did not make, changing nothing', async () => {
+    const manifest = await readFile(join(runDir, 'manifest.json'), 'utf8');
+    for (const out of [runDir, root, join(runDir, 'experts', '0')]) {
+      const cli = await runBin(['merge', '--run', runDir, '--out', out]);
+      expect(cli.code, out).toBe(2);
+      expect(cli.stderr).toMatch(/must never replace|overlaps the model folder/);
+    }
+    await mkdir(join(root, 'mine'));
+    await writeFile(join(root, 'mine', 'notes.txt'), 'keep');
+    const cli = await runBin(['merge', '--run', runDir, '--out', join(root, 'mine')]);
+    expect(cli.code).toBe(2);
+    expect(cli.stderr).toMatch(/was not made by cbtm merge/);
+    expect(await readdir(join(root, 'mine'))).toEqual(['notes.txt']);
+    expect(await readFile(join(runDir, 'manifest.json'), 'utf8')).toBe(manifest);
+    const noCorpus = await runBin([
+      'merge',
+      '--run',
+      runDir,
+      '--out',
+      join(root, 'x'),
+      '--weights',
+      'posterior',
+    ]);
+    expect(noCorpus.code).toBe(2);
+    expect(noCorpus.stderr).toMatch(/needs --corpus/);
   });
 });
