@@ -219,12 +219,24 @@ export function createProgram(ctx: CommandContext): Command {
     )
     .option('--temperature <t>', 'routing temperature T', numberOrText)
     .option('--json', 'print the results object as JSON on stdout')
+    .addOption(
+      new Option(
+        '--mixing <rule>',
+        'how experts are weighted: c-BTM centroid distance, or BTM’s cached or updating prior',
+      ).choices(['distance', 'cached-prior', 'updating-prior']),
+    )
+    .option(
+      '--prior-corpus <path>',
+      'held-out documents to estimate the prior over experts from (default for cached-prior: the run’s validation corpus)',
+    )
+    .option('--prior-docs <n>', 'documents read for the prior (default 16)', positiveInt)
     .addHelpText(
       'after',
       examples([
         'cbtm eval --run runs/demo',
         'cbtm eval --run runs/demo --json > results.json',
         'cbtm eval --run runs/demo --top-k 1,4 --temperature 0.05',
+        'cbtm eval --run runs/demo --mixing updating-prior',
       ]),
     )
     .action(async (opts) => (await import('./commands/eval.js')).evalCommand(opts, ctx));
@@ -240,11 +252,23 @@ export function createProgram(ctx: CommandContext): Command {
     .option('--seed <n>', 'sampling seed', nonNegativeInt, 1)
     .option('--top-k <k>', 'experts mixed per token (an integer or "all")')
     .option('--temperature <t>', 'routing temperature T', numberOrText)
+    .addOption(
+      new Option(
+        '--mixing <rule>',
+        'how experts are weighted: c-BTM centroid distance, or BTM’s cached or updating prior',
+      ).choices(['distance', 'cached-prior', 'updating-prior']),
+    )
+    .option(
+      '--prior-corpus <path>',
+      'held-out documents to estimate the prior over experts from (default for cached-prior: the run’s validation corpus)',
+    )
+    .option('--prior-docs <n>', 'documents read for the prior (default 16)', positiveInt)
     .addHelpText(
       'after',
       examples([
         'cbtm generate --run runs/demo --prompt "The LORD said unto Moses"',
         'cbtm generate --run runs/demo --prompt "import json" --max-tokens 100 --seed 7',
+        'cbtm generate --run runs/demo --prompt "The court" --mixing cached-prior --prior-corpus data/legal.jsonl',
       ]),
     )
     .action(async (opts) => (await import('./commands/generate.js')).generateCommand(opts, ctx));
@@ -275,6 +299,17 @@ export function createProgram(ctx: CommandContext): Command {
     .option('--backend <name>', 'tensor backend: auto, tensorflow-gpu, tensorflow, wasm, cpu')
     .option('--max-tokens <n>', 'most tokens one /v1/generate request may ask for', positiveInt)
     .option('--max-body-bytes <n>', 'largest request body in bytes', positiveInt)
+    .addOption(
+      new Option(
+        '--mixing <rule>',
+        'how experts are weighted: c-BTM centroid distance, or BTM’s cached or updating prior',
+      ).choices(['distance', 'cached-prior', 'updating-prior']),
+    )
+    .option(
+      '--prior-corpus <path>',
+      'held-out documents to estimate the prior over experts from (default for cached-prior: the run’s validation corpus)',
+    )
+    .option('--prior-docs <n>', 'documents read for the prior (default 16)', positiveInt)
     .addHelpText(
       'after',
       examples([

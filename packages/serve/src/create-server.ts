@@ -59,7 +59,10 @@ export async function createServer(
   if (o.priorDocuments !== undefined) {
     prior = Array.from(
       await ensemble
-        .estimatePrior(o.priorDocuments, o.signal ? { signal: o.signal } : {})
+        .estimatePrior(o.priorDocuments, {
+          ...(o.priorMaxDocuments !== undefined ? { maxDocuments: o.priorMaxDocuments } : {}),
+          ...(o.signal ? { signal: o.signal } : {}),
+        })
         .catch(async (err: unknown) => {
           await run.dispose();
           throw err;

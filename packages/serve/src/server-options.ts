@@ -35,9 +35,11 @@ export interface ServeOptions {
   readonly prior?: readonly number[];
   /**
    * Held-out documents to estimate the cached prior from when the server starts
-   * (`ensemble.estimatePrior`, first 16 documents).
+   * (`ensemble.estimatePrior`, the first `priorMaxDocuments`).
    */
   readonly priorDocuments?: Iterable<Document | string> | AsyncIterable<Document | string>;
+  /** How many of `priorDocuments` are read. @default 16 */
+  readonly priorMaxDocuments?: number;
   /** Largest request body, in bytes; bigger ones get a 413. @default 1_048_576 */
   readonly maxBodyBytes?: number;
   /** Largest `maxTokens` a `/v1/generate` request may ask for. @default 1024 */

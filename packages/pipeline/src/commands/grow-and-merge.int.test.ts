@@ -9,15 +9,16 @@ import { runPipeline } from '../run-pipeline.js';
 import { captureContext } from '../test-utils/capture-context.js';
 import { runBin } from '../test-utils/spawn-cli.js';
 import { tinyConfig } from '../test-utils/tiny-config.js';
-import { evalCommand } from './eval.js';
+import { type EvalCommandOptions, evalCommand } from './eval.js';
 import { generateCommand } from './generate.js';
 import { mergeCommand } from './merge.js';
 import { removeExpertCommand } from './remove-expert.js';
+import { serveCommand } from './serve.js';
 
 let root: string;
 let runDir: string;
 
-async function evalJson(flags: { topK?: string } = {}): Promise<EvalResults> {
+async function evalJson(flags: Partial<EvalCommandOptions> = {}): Promise<EvalResults> {
   const ctx = captureContext(root);
   await evalCommand({ run: runDir, json: true, ...flags }, ctx);
   return JSON.parse(ctx.out()) as EvalResults;
@@ -205,5 +206,91 @@ describe('cbtm merge', () => {
     ]);
     expect(noCorpus.code).toBe(2);
     expect(noCorpus.stderr).toMatch(/needs --corpus/);
+  });
+});
+
+describe('--mixing in eval, generate and serve', () => {
+  it('cbtm eval scores BTM’s updating and cached priors beside c-BTM, on the same tokens', async () => {
+    const plain = await evalJson();
+    const updating = await evalJson({ mixing: 'updating-prior' });
+    expect(Object.keys(updating.methods)).toEqual([
+      ...Object.keys(plain.methods),
+      ...Object.keys(plain.methods)
+        .filter((n) => n.startsWith('cbtm-'))
+        .map((n) => `${n}-updating-prior`),
+    ]);
+    expect(updating.tokens).toBe(plain.tokens);
+    expect(updating.methods['cbtm-all']!.perplexity).toBeCloseTo(
+      plain.methods['cbtm-all']!.perplexity,
+      9,
+    );
+    for (const m of Object.values(updating.methods))
+      expect(Number.isFinite(m.perplexity)).toBe(true);
+    expect(updating.config).toMatchObject({ mixing: 'updating-prior', prior: null });
+    // A second call with the same flags is answered from its cache.
+    expect((await evalJson({ mixing: 'updating-prior' })).createdAt).toBe(updating.createdAt);
+
+    const cached = await evalJson({ mixing: 'cached-prior', priorDocs: 4 });
+    const prior = cached.config.prior as number[];
+    expect(prior).toHaveLength(3);
+    expect(prior.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 9);
+    expect(cached.config).toMatchObject({ mixing: 'cached-prior', priorDocuments: 4 });
+    expect(cached.methods['cbtm-top1-cached-prior']!.expertsPerDocument).toBe(1);
+
+    const bad = await runBin(['eval', '--run', runDir, '--prior-docs', '3']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/go with --mixing cached-prior or updating-prior/);
+  });
+
+  it('cbtm generate and cbtm serve take --mixing', async () => {
+    const gen = await runBin([
+      'generate',
+      '--run',
+      runDir,
+      '--prompt',
+      'The',
+      '--max-tokens',
+      '5',
+      '--mixing',
+      'cached-prior',
+      '--prior-docs',
+      '3',
+    ]);
+    expect(gen.code).toBe(0);
+    expect(gen.stderr).toMatch(
+      /cached-prior: prior over experts from the first 3 documents of .*\(0: 0\.\d{3}, 1: /,
+    );
+    expect(gen.stderr).toMatch(/experts used: expert/);
+    const up = captureContext(root);
+    await generateCommand(
+      { run: runDir, prompt: 'The', maxTokens: 4, seed: 1, mixing: 'updating-prior' },
+      up,
+    );
+    // The updating prior runs every expert at every step.
+    expect(up.err()).toMatch(
+      /in 4\/4 steps\), expert \d \(mean weight [\d.]+, in 4\/4 steps\), expert/,
+    );
+
+    const ac = new AbortController();
+    const ctx = captureContext(root, ac.signal);
+    const serving = serveCommand(
+      { run: runDir, port: 0, mixing: 'cached-prior', priorDocs: 3 },
+      ctx,
+    );
+    try {
+      for (let i = 0; i < 200 && !ctx.out().includes('http'); i++)
+        await new Promise((r) => setTimeout(r, 50));
+      const url = ctx.out().trim();
+      const res = await fetch(`${url}/v1/score`, {
+        method: 'POST',
+        body: JSON.stringify({ text: 'The court held' }),
+      });
+      const body = (await res.json()) as { tokens: { experts: number[] }[] };
+      expect(res.status).toBe(200);
+      expect(body.tokens[0]!.experts).toHaveLength(3);
+    } finally {
+      ac.abort();
+      await serving;
+    }
   });
 });
