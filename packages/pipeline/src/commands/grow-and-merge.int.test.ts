@@ -183,10 +183,10 @@ describe('cbtm merge', () => {
 
   it('refuses the run directory, its parents and folders it did not make, changing nothing', async () => {
     const manifest = await readFile(join(runDir, 'manifest.json'), 'utf8');
-    for (const out of [runDir, root, join(runDir, 'experts', '0')]) {
+    for (const out of [runDir, root, join(runDir, 'experts', '0'), join(runDir, 'merged')]) {
       const cli = await runBin(['merge', '--run', runDir, '--out', out]);
       expect(cli.code, out).toBe(2);
-      expect(cli.stderr).toMatch(/must never replace|overlaps the model folder/);
+      expect(cli.stderr).toMatch(/must never write into|overlaps the model folder/);
     }
     await mkdir(join(root, 'mine'));
     await writeFile(join(root, 'mine', 'notes.txt'), 'keep');

@@ -36,9 +36,9 @@ async function* capped(docs: AsyncIterable<Document>, max: number | null) {
  * uniformly, or weighted by the posterior p(j | C), the mean over C's first documents of each
  * document's posterior over experts. Writes a new model folder (`model.json`, weights,
  * `tokenizer.json`, `cbtm-merge.json`) that `GptModel.load` reads and `train.seedFrom` can
- * branch from; it never replaces a folder that merge did not make, nor the run directory or
- * its parents. `--eval` scores the merged model next to c-BTM and dense on the run's validation
- * corpus, with the run's eval settings.
+ * branch from; it never replaces a folder that merge did not make, and never writes into the
+ * run directory, inside it, or its parents. `--eval` scores the merged model next to c-BTM and
+ * dense on the run's validation corpus, with the run's eval settings.
  *
  * @example
  * ```ts

@@ -136,11 +136,14 @@ describe('mergeModelFolders', () => {
         out,
         protect: [run],
       });
-    await expect(merge(run)).rejects.toThrow(/must never replace/);
+    await expect(merge(run)).rejects.toThrow(/must never write into/);
     await expect(merge(join(root, 'runs'))).rejects.toThrow(
-      /is a parent of .*r1, which a merge must never replace/,
+      /is a parent of .*r1, which a merge must never write into/,
     );
-    await expect(merge(root)).rejects.toThrow(/must never replace|overlaps/);
+    await expect(merge(join(run, 'experts', 'merged'))).rejects.toThrow(
+      /is inside .*r1, which a merge must never write into/,
+    );
+    await expect(merge(root)).rejects.toThrow(/must never write into|overlaps/);
     await expect(merge(join(root, 'a'))).rejects.toThrow(/overlaps the model folder/);
     await expect(merge(join(root, 'a', 'sub'))).rejects.toThrow(/overlaps the model folder/);
     await mkdir(join(root, 'theirs'));
@@ -150,8 +153,9 @@ describe('mergeModelFolders', () => {
     );
     expect(await readFile(join(root, 'theirs', 'notes.txt'), 'utf8')).toBe('keep me');
     expect(await readFile(join(run, 'keep.txt'), 'utf8')).toBe('mine');
-    // Inside the run directory, in a new folder, is fine.
-    await merge(join(run, 'merged'));
-    expect(await readdir(join(run, 'merged'))).toContain(MERGE_MARKER_FILE);
+    // Beside the run directory is fine.
+    await merge(join(root, 'runs', 'r1-merged'));
+    expect(await readdir(join(root, 'runs', 'r1-merged'))).toContain(MERGE_MARKER_FILE);
+    expect(await readdir(run)).toEqual(['experts', 'keep.txt']);
   });
 });

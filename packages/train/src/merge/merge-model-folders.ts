@@ -55,7 +55,8 @@ export interface MergeModelFoldersOptions {
   /** The merged model folder. Replaced only when it holds {@link MERGE_MARKER_FILE}. */
   readonly out: string;
   /**
-   * Folders `out` must not be, nor contain (e.g. the run directory): the merge refuses them.
+   * Folders `out` must not be, contain, or lie inside (e.g. the run directory, whose stages
+   * checksum and delete what is in them): the merge refuses them.
    * @default []
    */
   readonly protect?: readonly string[];
@@ -116,8 +117,8 @@ async function isDir(path: string): Promise<boolean | null> {
  * coefficients. Each tensor is Σ_j c_j · W_j (see `averageWeights`).
  *
  * Safe by construction:
- * - it refuses an `out` that is, or contains, a source or a `protect`ed folder (the run
- *   directory and its parents), and an existing `out` without the marker file, so it never
+ * - it refuses an `out` that is, contains or lies inside a source or a `protect`ed folder
+ *   (the run directory), and an existing `out` without the marker file, so it never
  *   overwrites a folder it did not create;
  * - it refuses sources of different architectures or tokenizers, naming the difference;
  * - it writes everything into a temp folder next to `out`, then renames it into place; an
@@ -147,9 +148,10 @@ export async function mergeModelFolders(
   const out = await canonical(options.out);
   for (const p of options.protect ?? []) {
     const guarded = await canonical(p);
-    if (within(guarded, out)) {
+    if (within(guarded, out) || within(out, guarded)) {
+      const where = guarded === out ? '' : within(guarded, out) ? 'a parent of ' : 'inside ';
       throw new InvalidArgumentError(
-        `--out ${options.out} is ${guarded === out ? '' : 'a parent of '}${guarded}, which a merge must never replace. Choose a new folder, e.g. ${join(dirname(guarded), `${basename(guarded)}-merged`)}.`,
+        `--out ${options.out} is ${where}${guarded}, which a merge must never write into. Choose a new folder outside it, e.g. ${join(dirname(guarded), `${basename(guarded)}-merged`)}.`,
       );
     }
   }
