@@ -440,14 +440,22 @@ export class Ensemble {
     options: ScoreOptions = {},
   ): RouteResult[] {
     if ((options.mixing ?? defaultScoreOptions.mixing) !== 'updating-prior') return planned;
-    const experts = this.activeExperts();
-    const prior = this.#priorVector(options.prior, 'updating-prior');
+    const active = this.activeExperts();
+    const full = this.#priorVector(options.prior, 'updating-prior');
+    // An expert with prior 0 keeps posterior 0 and was not planned to run.
+    const keep = active.map((_, i) => i).filter((i) => full[i]! > 0);
+    const experts = keep.map((i) => active[i]!);
     const rows = experts.map((j) => {
       const row = targetLogProbs.get(j);
       if (!row) throw new InvalidArgumentError(`Expert ${j} was not run; the posterior needs it.`);
       return row;
     });
-    return updatingPriorRoutes(experts, rows, prior, options.topK);
+    return updatingPriorRoutes(
+      experts,
+      rows,
+      keep.map((i) => full[i]!),
+      options.topK,
+    );
   }
 
   /**

@@ -67,6 +67,13 @@ describe('the BTM mixing rules, by hand on two experts', () => {
     });
   });
 
+  it('an expert with prior 0 neither runs nor gets weight under the updating prior', async () => {
+    const s = await ensemble.scoreSequence('ab', { mixing: 'updating-prior', prior: [0, 1] });
+    expect(s.expertsRun).toEqual([1]);
+    expect(s.tokenLogProbs[0]).toBeCloseTo(lp(0.125), 6);
+    expect(s.tokenLogProbs[1]).toBeCloseTo(lp(0.5), 6);
+  });
+
   it('cached prior: fixed weights π for every position', async () => {
     // p(a) = 0.2·½ + 0.8·⅛ = 0.2, p(b) = 0.2·¼ + 0.8·½ = 0.45, p(eos) = ⅛.
     const s = await ensemble.scoreSequence('ab', { mixing: 'cached-prior', prior: [1, 4] });

@@ -49,6 +49,8 @@ export async function generateCommand(
   const { loadRun } = await import('@cbtm/ensemble/node');
   const loaded = await loadRun(run.dir, {
     backend: config.train.backend,
+    // The updating prior runs every expert at every step: keep them all loaded.
+    ...(mixing.rule === 'updating-prior' ? { maxLoadedExperts: Number.MAX_SAFE_INTEGER } : {}),
     log: (line) => ctx.stderr.write(`${line}\n`),
   });
   const ensemble = loaded.cbtm;
