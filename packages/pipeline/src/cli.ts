@@ -328,7 +328,7 @@ export function createProgram(ctx: CommandContext): Command {
     .requiredOption('-r, --run <dir>', 'run directory')
     .requiredOption(
       '-o, --out <dir>',
-      'new model folder (never the run directory; an existing folder only if merge made it)',
+      'new model folder, outside the run directory (an existing one only if merge made it)',
     )
     .addOption(
       new Option('--weights <how>', 'averaging weights')
