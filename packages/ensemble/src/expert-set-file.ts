@@ -4,10 +4,24 @@ import { CbtmError, InvalidArgumentError, RunDirError, writeJsonAtomic } from '@
 import { pathExists, RunLayout } from '@cbtm/core/node';
 import { ExpertSet, type RemovedExpert } from './expert-set.js';
 
-/** File name of the expert set, inside `<run>/experts/`. */
+/**
+ * File name of the expert set, inside `<run>/experts/`.
+ *
+ * @example
+ * ```ts
+ * join('runs/demo', 'experts', EXPERT_SET_FILE); // the same as expertSetPath('runs/demo')
+ * ```
+ */
 export const EXPERT_SET_FILE = 'expert-set.json';
 
-/** Where removed experts' folders go, relative to the run directory. */
+/**
+ * Where removed experts' folders go, relative to the run directory.
+ *
+ * @example
+ * ```ts
+ * await readdir(join('runs/demo', REMOVED_EXPERTS_DIR)); // ['2.20261204T170000Z']
+ * ```
+ */
 export const REMOVED_EXPERTS_DIR = 'removed-experts';
 
 /**

@@ -7,7 +7,14 @@ import {
 } from '@cbtm/route';
 import type { Routing } from './routing.js';
 
-/** The version of `expert-set.json` this build writes and the newest it reads. */
+/**
+ * The version of `expert-set.json` this build writes and the newest it reads.
+ *
+ * @example
+ * ```ts
+ * new ExpertSet(4).toJSON().version === EXPERT_SET_VERSION; // true
+ * ```
+ */
 export const EXPERT_SET_VERSION = 1;
 
 /**
