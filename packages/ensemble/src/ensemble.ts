@@ -1,6 +1,7 @@
 import {
   assertUnreachable,
   CbtmError,
+  type Document,
   InvalidArgumentError,
   Rng,
   throwIfAborted,
@@ -8,7 +9,14 @@ import {
 import type { RouteOptions, RouteResult } from '@cbtm/route';
 import { CompletedWords, createContextState } from './context-state.js';
 import type { ExpertPool } from './expert-pool.js';
+import { ExpertSubsetRouting } from './expert-set.js';
 import { mixDistributions, mixSequence } from './mixture.js';
+import {
+  type MixingRule,
+  posteriorWeights,
+  topWeightsRoute,
+  updatingPriorRoutes,
+} from './posterior.js';
 import { type Routing, routeOrPrior, UniformRouting } from './routing.js';
 import { resolveSamplingOptions, type SamplingOptions, sampleToken } from './sampling.js';
 import {
@@ -64,9 +72,57 @@ export interface ScoreOptions extends RouteOptions {
    * @default Infinity
    */
   readonly maxTokens?: number;
+  /**
+   * How experts are weighted: by centroid distance (c-BTM), by a cached prior, or by the
+   * posterior given the text so far (BTM); see {@link MixingRule}. The prior rules ignore
+   * `weightsMode` and `temperature`.
+   * @default 'distance'
+   */
+  readonly mixing?: MixingRule;
+  /**
+   * π_j per expert id (length k, ≥ 0, normalized here), e.g. from {@link Ensemble.estimatePrior}.
+   * Required by `'cached-prior'`; the starting point of `'updating-prior'` (uniform when absent).
+   */
+  readonly prior?: ArrayLike<number>;
   /** Cancels scoring. */
   readonly signal?: AbortSignal;
 }
+
+/**
+ * Options of {@link Ensemble.estimatePrior}.
+ *
+ * @example
+ * ```ts
+ * await ensemble.estimatePrior(heldOut, { maxDocuments: 32, maxTokensPerDocument: 256 });
+ * ```
+ */
+export interface EstimatePriorOptions {
+  /**
+   * Documents read from the corpus.
+   * @default 16
+   */
+  readonly maxDocuments?: number;
+  /**
+   * Tokens scored per document.
+   * @default 256
+   */
+  readonly maxTokensPerDocument?: number;
+  /** Cancels the estimate. */
+  readonly signal?: AbortSignal;
+}
+
+/**
+ * Defaults of {@link EstimatePriorOptions}.
+ *
+ * @example
+ * ```ts
+ * await ensemble.estimatePrior(docs, { ...defaultEstimatePriorOptions, maxDocuments: 100 });
+ * ```
+ */
+export const defaultEstimatePriorOptions = Object.freeze({
+  maxDocuments: 16,
+  maxTokensPerDocument: 256,
+});
 
 /**
  * Defaults of {@link ScoreOptions} (routing defaults come from `@cbtm/route`: T = 0.1, all
@@ -79,6 +135,7 @@ export interface ScoreOptions extends RouteOptions {
  */
 export const defaultScoreOptions = Object.freeze({
   weightsMode: 'per-token' as WeightsMode,
+  mixing: 'distance' as MixingRule,
   sequencePrefixTokens: 32,
   appendEos: true,
   maxTokens: Number.POSITIVE_INFINITY,
@@ -135,6 +192,14 @@ export interface GenerateOptions extends SamplingOptions {
   readonly stop?: readonly string[];
   /** Routing of each step (top-k experts and temperature of the weights). */
   readonly routing?: RouteOptions;
+  /**
+   * How experts are weighted at each step; see {@link MixingRule}. With `'updating-prior'`
+   * every expert runs at every step (each one's likelihood of the text is needed).
+   * @default 'distance'
+   */
+  readonly mixing?: MixingRule;
+  /** π_j per expert id, for the prior mixing rules (see {@link ScoreOptions.prior}). */
+  readonly prior?: ArrayLike<number>;
   /** Cancels generation; the iterator throws an `AbortError`. */
   readonly signal?: AbortSignal;
 }
@@ -272,13 +337,14 @@ export class Ensemble {
   async scoreSequence(text: string, options: ScoreOptions = {}): Promise<SequenceScore> {
     throwIfAborted(options.signal);
     const seq = prepareSequence(this.tokenizer, text, options);
-    const routes = await this.planRoutes(seq, options);
-    const expertsRun = [...new Set(routes.flatMap((r) => r.experts))].sort((a, b) => a - b);
+    const planned = await this.planRoutes(seq, options);
+    const expertsRun = [...new Set(planned.flatMap((r) => r.experts))].sort((a, b) => a - b);
     const targets = new Map<number, Float64Array>();
     for (const j of expertsRun) {
       throwIfAborted(options.signal);
       targets.set(j, (await this.expertLogProbs(j, [seq]))[0]!);
     }
+    const routes = this.finishRoutes(planned, targets, options);
     const tokenLogProbs = mixSequence(targets, routes);
     let nll = 0;
     for (const lp of tokenLogProbs) nll -= lp;
@@ -305,8 +371,24 @@ export class Ensemble {
   async planRoutes(seq: PreparedSequence, options: ScoreOptions = {}): Promise<RouteResult[]> {
     const routing = this.router;
     const mode = options.weightsMode ?? defaultScoreOptions.weightsMode;
+    const mixing = options.mixing ?? defaultScoreOptions.mixing;
     const routeOptions: RouteOptions = { topK: options.topK, temperature: options.temperature };
     const n = seq.targets.length;
+    switch (mixing) {
+      case 'distance':
+        break;
+      case 'cached-prior': {
+        const route = this.#priorRoute(options.prior, options.topK, mixing);
+        return new Array<RouteResult>(n).fill(route);
+      }
+      case 'updating-prior': {
+        // Every expert with prior weight runs; finishRoutes turns their likelihoods into weights.
+        const route = this.#priorRoute(options.prior, undefined, mixing);
+        return new Array<RouteResult>(n).fill(route);
+      }
+      default:
+        return assertUnreachable(mixing, 'mixing');
+    }
     if (routing instanceof UniformRouting) {
       const route = routeOrPrior(routing, new Float32Array(routing.dimension), routeOptions);
       return new Array<RouteResult>(n).fill(route);
@@ -336,6 +418,144 @@ export class Ensemble {
       default:
         return assertUnreachable(mode, 'weightsMode');
     }
+  }
+
+  /**
+   * The routes to mix with, once the planned experts' log-probabilities of the targets are
+   * known. Only `'updating-prior'` needs them: position t gets the posterior given the tokens
+   * before t, cut to `topK`. The other rules return the plan unchanged.
+   *
+   * @param targetLogProbs - per expert id, log p_j of each target (every planned expert).
+   *
+   * @example
+   * ```ts
+   * const plan = await ensemble.planRoutes(seq, { mixing: 'updating-prior' });
+   * const lps = new Map(plan[0].experts.map((j) => [j, lpOf(j)]));
+   * const routes = ensemble.finishRoutes(plan, lps, { mixing: 'updating-prior', topK: 2 });
+   * ```
+   */
+  finishRoutes(
+    planned: RouteResult[],
+    targetLogProbs: ReadonlyMap<number, ArrayLike<number>>,
+    options: ScoreOptions = {},
+  ): RouteResult[] {
+    if ((options.mixing ?? defaultScoreOptions.mixing) !== 'updating-prior') return planned;
+    const active = this.activeExperts();
+    const full = this.#priorVector(options.prior, 'updating-prior');
+    // An expert with prior 0 keeps posterior 0 and was not planned to run.
+    const keep = active.map((_, i) => i).filter((i) => full[i]! > 0);
+    const experts = keep.map((i) => active[i]!);
+    const rows = experts.map((j) => {
+      const row = targetLogProbs.get(j);
+      if (!row) throw new InvalidArgumentError(`Expert ${j} was not run; the posterior needs it.`);
+      return row;
+    });
+    return updatingPriorRoutes(
+      experts,
+      rows,
+      keep.map((i) => full[i]!),
+      options.topK,
+    );
+  }
+
+  /**
+   * The experts that take part: all k, minus those removed (see {@link ExpertSubsetRouting}).
+   *
+   * @example
+   * ```ts
+   * ensemble.activeExperts(); // [0, 1, 3] after `cbtm remove-expert --expert 2`
+   * ```
+   */
+  activeExperts(): number[] {
+    if (this.router instanceof ExpertSubsetRouting) return [...this.router.active];
+    return Array.from({ length: this.k }, (_, j) => j);
+  }
+
+  /**
+   * BTM's cached prior: a distribution over experts estimated once from held-out text. Each
+   * document's posterior, p(j | doc) ∝ p_j(doc) under a uniform prior, is computed from every
+   * active expert's log-likelihood of its first tokens, and the prior is their mean over the
+   * documents. Removed experts get 0. The result is indexed by expert id (length k).
+   *
+   * @example
+   * ```ts
+   * const prior = await ensemble.estimatePrior(readCorpus('held-out.jsonl', { limit: 16 }));
+   * await ensemble.scoreSequence(text, { mixing: 'cached-prior', prior, topK: 2 });
+   * ```
+   */
+  async estimatePrior(
+    docs: Iterable<Document | string> | AsyncIterable<Document | string>,
+    options: EstimatePriorOptions = {},
+  ): Promise<Float64Array> {
+    const maxDocs = options.maxDocuments ?? defaultEstimatePriorOptions.maxDocuments;
+    const maxTokens =
+      options.maxTokensPerDocument ?? defaultEstimatePriorOptions.maxTokensPerDocument;
+    const seqs: PreparedSequence[] = [];
+    for await (const item of docs) {
+      if (seqs.length >= maxDocs) break;
+      const text = typeof item === 'string' ? item : item.text;
+      if (text.length === 0) continue;
+      seqs.push(prepareSequence(this.tokenizer, text, { maxTokens }));
+    }
+    if (seqs.length === 0) {
+      throw new InvalidArgumentError('Estimating a prior needs at least one non-empty document.');
+    }
+    const experts = this.activeExperts();
+    const ll = seqs.map(() => new Float64Array(experts.length));
+    for (const [i, j] of experts.entries()) {
+      throwIfAborted(options.signal);
+      const lps = await this.expertLogProbs(j, seqs);
+      lps.forEach((lp, d) => {
+        for (const x of lp) ll[d]![i]! += x;
+      });
+    }
+    const prior = new Float64Array(this.k);
+    for (const row of ll) {
+      const post = posteriorWeights(row);
+      experts.forEach((j, i) => {
+        prior[j]! += post[i]! / seqs.length;
+      });
+    }
+    return prior;
+  }
+
+  /** π over the active experts (uniform when absent), checked. */
+  #priorVector(prior: ArrayLike<number> | undefined, mixing: MixingRule): Float64Array {
+    const experts = this.activeExperts();
+    if (prior === undefined) {
+      if (mixing === 'cached-prior') {
+        throw new InvalidArgumentError(
+          "mixing 'cached-prior' needs a prior: estimate one with ensemble.estimatePrior(heldOutDocs).",
+        );
+      }
+      return new Float64Array(experts.length).fill(1 / experts.length);
+    }
+    if (prior.length !== this.k) {
+      throw new InvalidArgumentError(
+        `The prior has ${prior.length} entries but there are ${this.k} experts.`,
+      );
+    }
+    const out = Float64Array.from(experts, (j) => prior[j]!);
+    let sum = 0;
+    out.forEach((p, i) => {
+      if (!(p >= 0) || !Number.isFinite(p)) {
+        throw new InvalidArgumentError(
+          `Prior of expert ${experts[i]} is ${p}; it must be finite and ≥ 0.`,
+        );
+      }
+      sum += p;
+    });
+    if (!(sum > 0)) throw new InvalidArgumentError('The prior gives every active expert 0.');
+    for (let i = 0; i < out.length; i++) out[i]! /= sum;
+    return out;
+  }
+
+  #priorRoute(
+    prior: ArrayLike<number> | undefined,
+    topK: number | undefined,
+    mixing: MixingRule,
+  ): RouteResult {
+    return topWeightsRoute(this.activeExperts(), this.#priorVector(prior, mixing), topK);
   }
 
   /**
@@ -394,15 +614,37 @@ export class Ensemble {
     const generated: number[] = [];
     let emittedText = '';
     let route: RouteResult | undefined;
+    const mixing = options.mixing ?? defaultScoreOptions.mixing;
+    const active = this.activeExperts();
+    const prior = mixing === 'distance' ? undefined : this.#priorVector(options.prior, mixing);
+    // Updating prior: each expert's log-likelihood of the text so far, prompt included.
+    const ll =
+      mixing === 'updating-prior' ? await this.#promptLogLikelihoods(active, context) : null;
     for (let step = 0; step < maxTokens; step++) {
       throwIfAborted(options.signal);
-      if (!route || ctx.dirty) route = routeOrPrior(routing, await ctx.vector(), options.routing);
+      const rowOf = new Map<number, Float32Array>();
+      if (ll) {
+        for (const j of active) {
+          rowOf.set(j, await this.experts.use(j, (m) => this.#nextTokenRow(m, context)));
+        }
+        route = topWeightsRoute(active, posteriorWeights(ll, prior), options.routing?.topK);
+      } else if (prior) {
+        route ??= topWeightsRoute(active, prior, options.routing?.topK);
+      } else if (!route || ctx.dirty) {
+        route = routeOrPrior(routing, await ctx.vector(), options.routing);
+      }
       const rows: Float32Array[] = [];
       for (const j of route.experts) {
-        rows.push(await this.experts.use(j, (m) => this.#nextTokenRow(m, context)));
+        const row =
+          rowOf.get(j) ?? (await this.experts.use(j, (m) => this.#nextTokenRow(m, context)));
+        rows.push(row);
       }
       const mixed = mixDistributions(rows, route.weights);
       const id = sampleToken(mixed, sampling, rng);
+      if (ll)
+        active.forEach((j, i) => {
+          ll[i]! += rowOf.get(j)![id]!;
+        });
       if (id === tok.eosId) break;
       context.push(id);
       generated.push(id);
@@ -434,6 +676,29 @@ export class Ensemble {
    */
   async dispose(): Promise<void> {
     await this.experts.dispose();
+  }
+
+  /** Each expert's log-likelihood of the context after its first token (the last C tokens). */
+  async #promptLogLikelihoods(
+    experts: readonly number[],
+    context: readonly number[],
+  ): Promise<Float64Array> {
+    const ll = new Float64Array(experts.length);
+    if (context.length < 2) return ll;
+    for (const [i, j] of experts.entries()) {
+      ll[i] = await this.experts.use(j, async (m) => {
+        this.#checkVocab(m);
+        const window = context.slice(Math.max(0, context.length - 1 - m.config.contextLength));
+        const seq: PreparedSequence = {
+          input: Int32Array.from(window.slice(0, -1)),
+          targets: Int32Array.from(window.slice(1)),
+        };
+        let sum = 0;
+        for (const x of await expertTargetLogProbs(m, seq)) sum += x;
+        return sum;
+      });
+    }
+    return ll;
   }
 
   async #nextTokenRow(model: ExpertModel, context: readonly number[]): Promise<Float32Array> {

@@ -210,6 +210,8 @@ export async function evaluate(
             temperature: m.method.temperature,
             weightsMode: m.method.weightsMode,
             sequencePrefixTokens: prefixTokens,
+            ...(m.method.mixing ? { mixing: m.method.mixing } : {}),
+            ...(m.method.prior ? { prior: m.method.prior } : {}),
           });
         }
         routes.push(r);
@@ -252,7 +254,16 @@ export async function evaluate(
           const lp = byDoc.get(d);
           if (lp) rows.set(j, lp);
         }
-        acc.get(m.name)!.add(mixSequence(rows, routes[d]!), batch[d]!.domain);
+        // The updating prior's weights come from the experts' likelihoods, known only now.
+        const docRoutes =
+          m.method.kind === 'cbtm' || m.method.kind === 'random'
+            ? m.ensemble.finishRoutes(routes[d]!, rows, {
+                ...(m.method.mixing ? { mixing: m.method.mixing } : {}),
+                ...(m.method.prior ? { prior: m.method.prior } : {}),
+                ...(m.method.topK !== undefined ? { topK: m.method.topK } : {}),
+              })
+            : routes[d]!;
+        acc.get(m.name)!.add(mixSequence(rows, docRoutes), batch[d]!.domain);
       }
     }
     documents += batch.length;

@@ -5,10 +5,12 @@ export {
   createContextState,
 } from './context-state.js';
 export {
+  defaultEstimatePriorOptions,
   defaultGenerateOptions,
   defaultScoreOptions,
   Ensemble,
   type EnsembleParts,
+  type EstimatePriorOptions,
   type GeneratedToken,
   type GenerateOptions,
   type ScoreOptions,
@@ -24,6 +26,13 @@ export {
 } from './evaluate.js';
 export { defaultExpertPoolOptions, ExpertPool, type ExpertPoolOptions } from './expert-pool.js';
 export {
+  EXPERT_SET_VERSION,
+  ExpertSet,
+  type ExpertSetJson,
+  ExpertSubsetRouting,
+  type RemovedExpert,
+} from './expert-set.js';
+export {
   logSumExp,
   type MixtureStep,
   mixDistributions,
@@ -31,6 +40,13 @@ export {
   mixSequence,
 } from './mixture.js';
 export { PerplexityAccumulator, type PerplexityStats, perplexity } from './perplexity.js';
+export {
+  MIXING_RULES,
+  type MixingRule,
+  posteriorWeights,
+  topWeightsRoute,
+  updatingPriorRoutes,
+} from './posterior.js';
 export { fixedRoute, type Routing, routeOrPrior, UniformRouting } from './routing.js';
 export {
   defaultSamplingOptions,

@@ -4,6 +4,8 @@ import { CbtmError, RunDirError } from '@cbtm/core';
 import { pathExists, RunLayout } from '@cbtm/core/node';
 import { Ensemble } from './ensemble.js';
 import { ExpertPool } from './expert-pool.js';
+import { ExpertSubsetRouting } from './expert-set.js';
+import { expertSetPath, readExpertSet } from './expert-set-file.js';
 import { type Routing, UniformRouting } from './routing.js';
 import type { RunEnsembles } from './scorers.js';
 import type { ContextEmbedder, EnsembleTokenizer, ExpertModel } from './types.js';
@@ -102,7 +104,8 @@ export interface LoadedRun extends RunEnsembles {
  * use, at most `maxLoadedExperts` at once). When the run has them, the dense baseline
  * (`<run>/dense/`) and the random-cluster experts (`<run>/random/experts/<j>/`, routed by
  * `<run>/random/router/` when present, else mixed uniformly) come as ensembles of their own,
- * sharing the tokenizer and embedder.
+ * sharing the tokenizer and embedder. Experts that `<run>/experts/expert-set.json` lists as
+ * removed (`cbtm remove-expert`) are skipped by routing, which renormalizes over the rest.
  *
  * @example
  * ```ts
@@ -138,7 +141,22 @@ export async function loadRun(runDir: string, options: LoadRunOptions = {}): Pro
   }
   const embedder = await loadEmbedder(embedderDir);
 
-  const router = await route.loadRouter(layout.router);
+  const fullRouter = await route.loadRouter(layout.router);
+  // Experts taken out by `cbtm remove-expert` keep their ids; routing skips them.
+  const expertSet = await readExpertSet(runDir);
+  if (expertSet && expertSet.k !== fullRouter.k) {
+    throw new RunDirError(
+      'E_RUN_INVALID',
+      `${expertSetPath(runDir)} is for k = ${expertSet.k}, but the router has k = ${fullRouter.k}. Delete the file (every expert takes part again) or rebuild the router.`,
+    );
+  }
+  const router: Routing =
+    expertSet && expertSet.removed.length > 0
+      ? new ExpertSubsetRouting(
+          fullRouter,
+          expertSet.removed.map((r) => r.expert),
+        )
+      : fullRouter;
   const reembedStride = options.reembedStride ?? defaultLoadRunOptions.reembedStride;
   const ensembleOf = (experts: ExpertPool, routing: Routing) =>
     new Ensemble({ tokenizer, embedder, experts, router: routing, reembedStride });
@@ -149,10 +167,19 @@ export async function loadRun(runDir: string, options: LoadRunOptions = {}): Pro
     );
     return train.GptModel.load(dir);
   };
-  const cbtm = ensembleOf(
-    new ExpertPool(router.k, (j) => modelLoader(layout.expert(j))(), { maxLoaded }),
-    router,
-  );
+  const loadExpert = (j: number): Promise<ExpertModel> => {
+    const removed = expertSet?.removed.find((r) => r.expert === j);
+    if (removed) {
+      return Promise.reject(
+        new RunDirError(
+          'E_RUN_INVALID',
+          `Expert ${j} was removed from this run (its folder is ${layout.path(removed.movedTo)}); routing skips it. Restore it with \`cbtm remove-expert --run ${runDir} --restore ${j}\`.`,
+        ),
+      );
+    }
+    return modelLoader(layout.expert(j))();
+  };
+  const cbtm = ensembleOf(new ExpertPool(router.k, loadExpert, { maxLoaded }), router);
 
   let dense: Ensemble | undefined;
   if (await pathExists(join(layout.dense, train.MODEL_JSON))) {

@@ -2,6 +2,15 @@
 // The main entry (index.ts) stays free of node: modules so a browser can import it.
 export { writeEvalResults } from './eval-results-file.js';
 export {
+  EXPERT_SET_FILE,
+  type ExpertSetChange,
+  expertSetPath,
+  REMOVED_EXPERTS_DIR,
+  readExpertSet,
+  removeExpert,
+  restoreExpert,
+} from './expert-set-file.js';
+export {
   defaultLoadRunOptions,
   type LoadedRun,
   type LoadRunOptions,

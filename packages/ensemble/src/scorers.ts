@@ -1,12 +1,14 @@
 import { assertUnreachable, InvalidArgumentError } from '@cbtm/core';
 import type { Ensemble, WeightsMode } from './ensemble.js';
+import type { MixingRule } from './posterior.js';
 import { UniformRouting } from './routing.js';
 
 /**
  * How a {@link Scorer} scores, and the label its results carry.
  *
  * - `cbtm`: the ensemble's routed mixture (named `cbtm-top<k>` or `cbtm-all`, `-seq` when
- *   per-sequence, `-T<T>` with a temperature).
+ *   per-sequence, `-T<T>` with a temperature, `-cached-prior` or `-updating-prior` with a BTM
+ *   mixing rule, which takes its `prior` per expert id).
  * - `random`: the same for the random-cluster baseline (`random-top<k>`, `random-all`).
  * - `expert`: one fixed expert of the ensemble for every document (`expert-<j>`).
  * - `dense`: a single-model ensemble, the dense baseline (`dense`).
@@ -23,6 +25,8 @@ export type EvalMethod =
       readonly topK?: number;
       readonly temperature?: number;
       readonly weightsMode?: WeightsMode;
+      readonly mixing?: MixingRule;
+      readonly prior?: readonly number[];
     }
   | { readonly kind: 'expert'; readonly name?: string; readonly expert: number }
   | { readonly kind: 'dense'; readonly name?: string };
@@ -140,7 +144,8 @@ export function evalMethodName(m: EvalMethod, k: number): string {
       const top = m.topK === undefined || m.topK >= k ? 'all' : `top${m.topK}`;
       const seq = m.weightsMode === 'per-sequence' ? '-seq' : '';
       const temp = m.temperature === undefined ? '' : `-T${m.temperature}`;
-      return `${m.kind}-${top}${seq}${temp}`;
+      const mix = m.mixing === undefined || m.mixing === 'distance' ? '' : `-${m.mixing}`;
+      return `${m.kind}-${top}${seq}${temp}${mix}`;
     }
     case 'expert':
       return `expert-${m.expert}`;

@@ -219,12 +219,24 @@ export function createProgram(ctx: CommandContext): Command {
     )
     .option('--temperature <t>', 'routing temperature T', numberOrText)
     .option('--json', 'print the results object as JSON on stdout')
+    .addOption(
+      new Option(
+        '--mixing <rule>',
+        'how experts are weighted: c-BTM centroid distance, or BTM’s cached or updating prior',
+      ).choices(['distance', 'cached-prior', 'updating-prior']),
+    )
+    .option(
+      '--prior-corpus <path>',
+      'held-out documents to estimate the prior over experts from (default for cached-prior: the run’s validation corpus)',
+    )
+    .option('--prior-docs <n>', 'documents read for the prior (default 16)', positiveInt)
     .addHelpText(
       'after',
       examples([
         'cbtm eval --run runs/demo',
         'cbtm eval --run runs/demo --json > results.json',
         'cbtm eval --run runs/demo --top-k 1,4 --temperature 0.05',
+        'cbtm eval --run runs/demo --mixing updating-prior',
       ]),
     )
     .action(async (opts) => (await import('./commands/eval.js')).evalCommand(opts, ctx));
@@ -240,11 +252,23 @@ export function createProgram(ctx: CommandContext): Command {
     .option('--seed <n>', 'sampling seed', nonNegativeInt, 1)
     .option('--top-k <k>', 'experts mixed per token (an integer or "all")')
     .option('--temperature <t>', 'routing temperature T', numberOrText)
+    .addOption(
+      new Option(
+        '--mixing <rule>',
+        'how experts are weighted: c-BTM centroid distance, or BTM’s cached or updating prior',
+      ).choices(['distance', 'cached-prior', 'updating-prior']),
+    )
+    .option(
+      '--prior-corpus <path>',
+      'held-out documents to estimate the prior over experts from (default for cached-prior: the run’s validation corpus)',
+    )
+    .option('--prior-docs <n>', 'documents read for the prior (default 16)', positiveInt)
     .addHelpText(
       'after',
       examples([
         'cbtm generate --run runs/demo --prompt "The LORD said unto Moses"',
         'cbtm generate --run runs/demo --prompt "import json" --max-tokens 100 --seed 7',
+        'cbtm generate --run runs/demo --prompt "The court" --mixing cached-prior --prior-corpus data/legal.jsonl',
       ]),
     )
     .action(async (opts) => (await import('./commands/generate.js')).generateCommand(opts, ctx));
@@ -275,6 +299,17 @@ export function createProgram(ctx: CommandContext): Command {
     .option('--backend <name>', 'tensor backend: auto, tensorflow-gpu, tensorflow, wasm, cpu')
     .option('--max-tokens <n>', 'most tokens one /v1/generate request may ask for', positiveInt)
     .option('--max-body-bytes <n>', 'largest request body in bytes', positiveInt)
+    .addOption(
+      new Option(
+        '--mixing <rule>',
+        'how experts are weighted: c-BTM centroid distance, or BTM’s cached or updating prior',
+      ).choices(['distance', 'cached-prior', 'updating-prior']),
+    )
+    .option(
+      '--prior-corpus <path>',
+      'held-out documents to estimate the prior over experts from (default for cached-prior: the run’s validation corpus)',
+    )
+    .option('--prior-docs <n>', 'documents read for the prior (default 16)', positiveInt)
     .addHelpText(
       'after',
       examples([
@@ -284,6 +319,64 @@ export function createProgram(ctx: CommandContext): Command {
       ]),
     )
     .action(async (opts) => (await import('./commands/serve.js')).serveCommand(opts, ctx));
+
+  program
+    .command('merge')
+    .description(
+      'Average the parameters of a run’s experts into one dense model (BTM’s merge), uniformly or weighted by their posterior on a corpus. Writes a new model folder that train.seedFrom can branch from; --eval scores it next to c-BTM and dense.',
+    )
+    .requiredOption('-r, --run <dir>', 'run directory')
+    .requiredOption(
+      '-o, --out <dir>',
+      'new model folder, outside the run directory (an existing one only if merge made it)',
+    )
+    .addOption(
+      new Option('--weights <how>', 'averaging weights')
+        .choices(['uniform', 'posterior'])
+        .default('uniform'),
+    )
+    .option(
+      '--corpus <path>',
+      'documents whose likelihood weights the experts (--weights posterior)',
+    )
+    .option(
+      '--max-docs <n>',
+      'documents of --corpus read for the posterior (default 16)',
+      positiveInt,
+    )
+    .option('--eval', 'score the merged model next to c-BTM and dense on the validation corpus')
+    .option('--json', 'with --eval, print the results as JSON')
+    .addHelpText(
+      'after',
+      examples([
+        'cbtm merge --run runs/demo --out models/demo-uniform --eval',
+        'cbtm merge --run runs/demo --weights posterior --corpus data/legal.jsonl --out models/demo-legal',
+      ]),
+    )
+    .action(async (opts) => (await import('./commands/merge.js')).mergeCommand(opts, ctx));
+
+  program
+    .command('remove-expert')
+    .description(
+      'Take one expert out of a run’s ensemble (routing renormalizes over the rest; nothing else changes). Its folder moves to <run>/removed-experts/, so --restore puts it back.',
+    )
+    .requiredOption('-r, --run <dir>', 'run directory')
+    .addOption(
+      new Option('--expert <j>', 'the expert to remove')
+        .argParser(nonNegativeInt)
+        .conflicts('restore'),
+    )
+    .addOption(new Option('--restore <j>', 'put a removed expert back').argParser(nonNegativeInt))
+    .addHelpText(
+      'after',
+      examples([
+        'cbtm remove-expert --run runs/demo --expert 2',
+        'cbtm remove-expert --run runs/demo --restore 2',
+      ]),
+    )
+    .action(async (opts) =>
+      (await import('./commands/remove-expert.js')).removeExpertCommand(opts, ctx),
+    );
 
   const redisOption = () =>
     new Option('--redis <url>', 'Redis URL of the training queue')

@@ -1,11 +1,28 @@
 import { InvalidArgumentError } from '@cbtm/core';
+import { MIXING_RULES, type MixingRule } from '@cbtm/ensemble';
 
 /** Throws an `InvalidArgumentError` naming the first out-of-range option. */
 export function checkServeOptions(o: {
   readonly port: number;
   readonly maxBodyBytes: number;
   readonly maxGenerateTokens: number;
+  readonly mixing: MixingRule;
+  readonly prior?: readonly number[];
+  readonly priorDocuments?: unknown;
 }): void {
+  if (!MIXING_RULES.includes(o.mixing)) {
+    throw new InvalidArgumentError(
+      `mixing must be one of ${MIXING_RULES.join(', ')}, got ${JSON.stringify(o.mixing)}.`,
+    );
+  }
+  if (o.prior !== undefined && o.priorDocuments !== undefined) {
+    throw new InvalidArgumentError('Give prior or priorDocuments, not both.');
+  }
+  if (o.mixing === 'cached-prior' && o.prior === undefined && o.priorDocuments === undefined) {
+    throw new InvalidArgumentError(
+      "mixing 'cached-prior' needs a prior: give prior (one weight per expert) or priorDocuments.",
+    );
+  }
   if (!(Number.isInteger(o.port) && o.port >= 0 && o.port <= 65535)) {
     throw new InvalidArgumentError(`port must be an integer in 0..65535, got ${o.port}.`);
   }

@@ -18,12 +18,16 @@ import { shutdown } from './shutdown.js';
  *
  * - `GET /health` → `{ status, run, k, backend, queued }`
  * - `POST /v1/route` `{ text, topK?, temperature? }` → `{ experts, weights, distances }`
- * - `POST /v1/score` `{ text, topK?, temperature?, weightsMode?, maxTokens?, appendEos? }` →
+ * - `POST /v1/score` `{ text, topK?, temperature?, weightsMode?, mixing?, maxTokens?, appendEos? }` →
  *   `{ tokens: [{ id, text, logProb, experts, weights }], nll, perplexity, expertsRun }`
- * - `POST /v1/generate` `{ prompt, maxTokens, temperature, topP, topK, seed, stop, routing?, stream? }`
+ * - `POST /v1/generate` `{ prompt, maxTokens, temperature, topP, topK, seed, stop, routing?, mixing?, stream? }`
  *   → `{ text, tokens: [{ token, id, experts, weights }], finishReason }`, or with `stream: true`
  *   (or `Accept: text/event-stream`) one `token` event per token and a final `done` event.
  *   A client that disconnects aborts its generation.
+ *
+ * `mixing` picks c-BTM's distance weights or BTM's cached or updating prior (`options.mixing` when
+ * a request does not say); the cached prior is `options.prior`, or estimated at start from
+ * `options.priorDocuments`.
  *
  * Bad bodies get a 400 naming the field, unknown paths a 404, bodies over `maxBodyBytes` a 413.
  *
@@ -51,6 +55,20 @@ export async function createServer(
   });
   // The server serves the c-BTM experts; the run's baselines stay unloaded.
   const ensemble = run.cbtm;
+  let prior = o.prior;
+  if (o.priorDocuments !== undefined) {
+    prior = Array.from(
+      await ensemble
+        .estimatePrior(o.priorDocuments, {
+          ...(o.priorMaxDocuments !== undefined ? { maxDocuments: o.priorMaxDocuments } : {}),
+          ...(o.signal ? { signal: o.signal } : {}),
+        })
+        .catch(async (err: unknown) => {
+          await run.dispose();
+          throw err;
+        }),
+    );
+  }
   const queue = new SerialQueue();
   // Aborted when the shutdown grace period is over: every running request stops.
   const force = new AbortController();
@@ -62,6 +80,8 @@ export async function createServer(
     backend: run.backend,
     queue,
     defaults: (o.routing ?? {}) satisfies RouteOptions,
+    mixing: o.mixing,
+    ...(prior ? { prior } : {}),
     generateSchema: generateRequestSchema(o.maxGenerateTokens),
     force: force.signal,
     closing: () => closing !== undefined,

@@ -4,6 +4,7 @@ const routeTopK = z.union([z.number().int().min(1), z.literal('all')], {
   error: 'expected an integer ≥ 1 or "all"',
 });
 const routeTemperature = z.number().positive().finite();
+const mixing = z.enum(['distance', 'cached-prior', 'updating-prior']);
 
 /** `POST /v1/route`: the experts (and weights) for a text. */
 export const routeRequestSchema = z.strictObject({
@@ -18,6 +19,8 @@ export const scoreRequestSchema = z.strictObject({
   topK: routeTopK.optional(),
   temperature: routeTemperature.optional(),
   weightsMode: z.enum(['per-token', 'per-sequence']).optional(),
+  /** How experts are weighted (c-BTM distance, BTM cached or updating prior). */
+  mixing: mixing.optional(),
   /** Score at most this many tokens. */
   maxTokens: z.number().int().min(1).optional(),
   /** Also score the end-of-document token after the text. */
@@ -41,6 +44,7 @@ export function generateRequestSchema(maxTokensLimit: number) {
       .transform((s) => (typeof s === 'string' ? [s] : s))
       .default([]),
     stream: z.boolean().default(false),
+    mixing: mixing.optional(),
     routing: z
       .strictObject({ topK: routeTopK.optional(), temperature: routeTemperature.optional() })
       .optional(),

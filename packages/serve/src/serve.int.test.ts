@@ -193,6 +193,54 @@ describe('cbtm serve (HTTP inference server)', () => {
     }
   });
 
+  it('mixes with BTM’s updating prior, or a cached prior estimated at start, when asked', async () => {
+    const body = { text: text(), mixing: 'updating-prior', topK: 1 };
+    const got = (await (await post('/v1/score', body)).json()) as {
+      nll: number;
+      expertsRun: number[];
+    };
+    const want = await direct.scoreSequence(text(), { mixing: 'updating-prior', topK: 1 });
+    expect(got.nll).toBeCloseTo(want.nll, 9);
+    expect(got.expertsRun).toEqual([0, 1]);
+    const gen = (await (
+      await post('/v1/generate', { prompt: 'The', maxTokens: 4, seed: 3, mixing: 'updating-prior' })
+    ).json()) as { tokens: GeneratedToken[] };
+    expect(gen.tokens.map((t) => t.id)).toEqual(
+      (await directGeneration('The', { maxTokens: 4, seed: 3, mixing: 'updating-prior' })).map(
+        (t) => t.id,
+      ),
+    );
+    // This server has no cached prior.
+    const res = await post('/v1/score', { text: 'The', mixing: 'cached-prior' });
+    expect(res.status).toBe(400);
+    expect(await res.json()).toMatchObject({ error: { field: 'mixing' } });
+
+    const docs = run.docs.slice(0, 4);
+    const withPrior = await createServer(run.dir, {
+      port: 0,
+      backend: 'wasm',
+      mixing: 'cached-prior',
+      priorDocuments: docs,
+      ...quiet,
+    });
+    try {
+      const prior = await direct.estimatePrior(docs);
+      const r = (await (
+        await fetch(`${withPrior.url}/v1/score`, {
+          method: 'POST',
+          body: JSON.stringify({ text: text() }),
+        })
+      ).json()) as { nll: number };
+      const w = await direct.scoreSequence(text(), { mixing: 'cached-prior', prior });
+      expect(r.nll).toBeCloseTo(w.nll, 9);
+    } finally {
+      await withPrior.close();
+    }
+    await expect(
+      createServer(run.dir, { port: 0, mixing: 'cached-prior', ...quiet }),
+    ).rejects.toThrow(/needs a prior/);
+  });
+
   it('rejects bad requests with a 400 naming the field, unknown paths with 404, big bodies with 413', async () => {
     const cases: [string, unknown, string][] = [
       ['/v1/generate', { prompt: 'x', maxTokens: -1 }, 'maxTokens'],

@@ -1,4 +1,5 @@
-import type { Ensemble } from '@cbtm/ensemble';
+import type { Document } from '@cbtm/core';
+import type { Ensemble, MixingRule } from '@cbtm/ensemble';
 import type { LoadRunOptions } from '@cbtm/ensemble/node';
 import type { RouteOptions } from '@cbtm/route';
 
@@ -21,6 +22,24 @@ export interface ServeOptions {
   readonly backend?: LoadRunOptions['backend'];
   /** Routing used when a request does not say (top-k experts and temperature T). @default all experts, T = 0.1 */
   readonly routing?: RouteOptions;
+  /**
+   * How experts are weighted when a request does not say: c-BTM's centroid distances, or BTM's
+   * cached or updating prior (see `MixingRule` in `@cbtm/ensemble`).
+   * @default 'distance'
+   */
+  readonly mixing?: MixingRule;
+  /**
+   * The cached prior π per expert id, for `'cached-prior'` (and as the updating prior's start).
+   * Give this or `priorDocuments`.
+   */
+  readonly prior?: readonly number[];
+  /**
+   * Held-out documents to estimate the cached prior from when the server starts
+   * (`ensemble.estimatePrior`, the first `priorMaxDocuments`).
+   */
+  readonly priorDocuments?: Iterable<Document | string> | AsyncIterable<Document | string>;
+  /** How many of `priorDocuments` are read. @default 16 */
+  readonly priorMaxDocuments?: number;
   /** Largest request body, in bytes; bigger ones get a 413. @default 1_048_576 */
   readonly maxBodyBytes?: number;
   /** Largest `maxTokens` a `/v1/generate` request may ask for. @default 1024 */
@@ -47,6 +66,7 @@ export const defaultServeOptions = Object.freeze({
   port: 8080,
   host: '127.0.0.1',
   maxLoadedExperts: 4,
+  mixing: 'distance' as MixingRule,
   maxBodyBytes: 1_048_576,
   maxGenerateTokens: 1024,
   shutdownGraceMs: 10_000,

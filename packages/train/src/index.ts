@@ -9,6 +9,19 @@ export {
   selectBackend,
 } from './backend/select-backend.js';
 export {
+  averageWeights,
+  type ModelWeights,
+  normalizeCoefficients,
+} from './merge/average-weights.js';
+export {
+  MERGE_MARKER_FILE,
+  MERGED_TOKENIZER_FILE,
+  type MergeModelFoldersOptions,
+  type MergeModelFoldersResult,
+  type MergeSource,
+  mergeModelFolders,
+} from './merge/merge-model-folders.js';
+export {
   defaultGptConfig,
   type GptConfig,
   gptFlopsPerToken,

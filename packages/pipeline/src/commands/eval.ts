@@ -7,10 +7,12 @@ import { modelChecksums, verifyModelFiles } from '../model-files.js';
 import { formatResultsTable } from '../results.js';
 import { runStages, stageContext } from '../run-pipeline.js';
 import { assertFinitePerplexities, evalSettings, evaluateRun } from '../stages/eval.js';
+import { evaluateWithMixing } from './eval-mixing.js';
+import { type MixingFlags, resolveMixingFlags } from './mixing-flags.js';
 import { openExistingRun, overridesFrom, rendererFor } from './shared.js';
 
 /** Flags of `cbtm eval`. */
-export interface EvalCommandOptions {
+export interface EvalCommandOptions extends MixingFlags {
   readonly run: string;
   readonly corpus?: string;
   readonly topK?: string;
@@ -32,7 +34,8 @@ function parseTopK(text: string): (TopK | string)[] {
  * `cbtm eval`: the run's results when they match the flags (the numbers `cbtm run` printed),
  * otherwise a fresh evaluation, cached in `<run>/eval/results-<hash>.json` under a hash of the
  * settings and the checksums of the models and corpus it read. The models are checked against
- * the manifest's checksums first.
+ * the manifest's checksums first. `--mixing cached-prior|updating-prior` adds, beside each c-BTM
+ * method, the same top-k under BTM's mixing rule.
  */
 export async function evalCommand(opts: EvalCommandOptions, ctx: CommandContext): Promise<void> {
   const overrides = overridesFrom(opts, ['temperature']);
@@ -58,9 +61,13 @@ export async function evalCommand(opts: EvalCommandOptions, ctx: CommandContext)
     await runStages(sctx, ['router']);
     await verifyModelFiles(run);
     const settings = evalSettings(config);
+    const mixing = resolveMixingFlags(opts, ctx, sctx);
     // Same settings and corpus as the run's own eval: reuse its stage (run it if missing).
     const sameAsRun =
-      opts.topK === undefined && opts.temperature === undefined && opts.corpus === undefined;
+      opts.topK === undefined &&
+      opts.temperature === undefined &&
+      opts.corpus === undefined &&
+      mixing.rule === 'distance';
     if (sameAsRun) {
       await runStages(sctx, ['eval']);
       results = await readJsonFile(new RunLayout(run.dir).evalResults);
@@ -75,13 +82,30 @@ export async function evalCommand(opts: EvalCommandOptions, ctx: CommandContext)
         models: modelChecksums(run),
         corpus: await corpusFingerprint(corpus.valid ?? corpus.train),
         read: { ...corpus.readOptions, holdout: corpus.holdout, seed: config.seed },
+        // Only with a BTM mixing rule, so the keys of earlier results stay valid.
+        ...(mixing.rule !== 'distance'
+          ? {
+              mixing: mixing.rule,
+              prior: mixing.prior
+                ? {
+                    docs: mixing.maxDocuments,
+                    corpus: mixing.prior.path
+                      ? await corpusFingerprint(mixing.prior.path)
+                      : 'valid',
+                  }
+                : null,
+            }
+          : {}),
       }).slice(0, 12);
       const cache = new RunLayout(run.dir).path('eval', `results-${key}.json`);
       results = await readJsonFile<typeof results>(cache).catch(async () => {
         const docs = opts.corpus
           ? readCorpus(sctx.corpus.valid!, sctx.corpus.readOptions)
           : sctx.corpus.validDocs();
-        const fresh = await evaluateRun(sctx, settings, { docs, name: label });
+        const fresh =
+          mixing.rule === 'distance'
+            ? await evaluateRun(sctx, settings, { docs, name: label })
+            : await evaluateWithMixing(sctx, settings, { docs, name: label }, mixing);
         await writeJsonAtomic(cache, fresh);
         return fresh;
       });

@@ -2,10 +2,11 @@ import { CbtmError, InvalidArgumentError } from '@cbtm/core';
 import type { CommandContext } from '../cli.js';
 import { verifyModelFiles } from '../model-files.js';
 import { runStages, stageContext } from '../run-pipeline.js';
+import { describePrior, type MixingFlags, resolveMixingFlags } from './mixing-flags.js';
 import { openExistingRun, overridesFrom } from './shared.js';
 
 /** Flags of `cbtm generate`. */
-export interface GenerateCommandOptions {
+export interface GenerateCommandOptions extends MixingFlags {
   readonly run: string;
   readonly prompt: string;
   readonly maxTokens: number;
@@ -14,7 +15,10 @@ export interface GenerateCommandOptions {
   readonly temperature?: number | string;
 }
 
-/** `cbtm generate`: streams tokens to stdout; the experts used (and their weights) go to stderr. */
+/**
+ * `cbtm generate`: streams tokens to stdout; the experts used (and their weights) go to stderr.
+ * `--mixing` picks c-BTM's distance weights or BTM's cached or updating prior.
+ */
 export async function generateCommand(
   opts: GenerateCommandOptions,
   ctx: CommandContext,
@@ -30,7 +34,9 @@ export async function generateCommand(
       `${run.dir} has no trained experts yet. Run \`cbtm train --run ${run.dir}\` (or cbtm run) first.`,
     );
   }
-  await runStages(await stageContext(run, config, { signal: ctx.signal }), ['router']);
+  const sctx = await stageContext(run, config, { signal: ctx.signal });
+  await runStages(sctx, ['router']);
+  const mixing = resolveMixingFlags(opts, ctx, sctx);
   await verifyModelFiles(run);
   let topK: number | undefined;
   if (opts.topK !== undefined && opts.topK !== 'all') {
@@ -43,9 +49,21 @@ export async function generateCommand(
   const { loadRun } = await import('@cbtm/ensemble/node');
   const loaded = await loadRun(run.dir, {
     backend: config.train.backend,
+    // The updating prior runs every expert at every step: keep them all loaded.
+    ...(mixing.rule === 'updating-prior' ? { maxLoadedExperts: Number.MAX_SAFE_INTEGER } : {}),
     log: (line) => ctx.stderr.write(`${line}\n`),
   });
   const ensemble = loaded.cbtm;
+  let prior: Float64Array | undefined;
+  if (mixing.prior) {
+    prior = await ensemble
+      .estimatePrior(mixing.prior.docs(), { maxDocuments: mixing.maxDocuments, signal: ctx.signal })
+      .catch(async (err: unknown) => {
+        await loaded.dispose();
+        throw err;
+      });
+    ctx.stderr.write(`${describePrior(mixing, prior)}\n`);
+  }
   const usage = new Map<number, { tokens: number; weight: number }>();
   let tokens = 0;
   ctx.stdout.write(opts.prompt);
@@ -54,6 +72,8 @@ export async function generateCommand(
       maxTokens: opts.maxTokens,
       seed: opts.seed,
       routing: { temperature: config.eval.temperature, ...(topK !== undefined ? { topK } : {}) },
+      mixing: mixing.rule,
+      ...(prior ? { prior } : {}),
       signal: ctx.signal,
     })) {
       ctx.stdout.write(piece.token);

@@ -1,6 +1,8 @@
 import { CbtmError, InvalidArgumentError } from '@cbtm/core';
 import type { CommandContext } from '../cli.js';
 import { verifyModelFiles } from '../model-files.js';
+import { stageContext } from '../run-pipeline.js';
+import { resolveMixingFlags } from './mixing-flags.js';
 import { importOptional } from './optional-package.js';
 import { openExistingRun, overridesFrom } from './shared.js';
 
@@ -15,6 +17,9 @@ export interface ServeFlags {
   readonly backend?: string;
   readonly maxBodyBytes?: number;
   readonly maxTokens?: number;
+  readonly mixing?: string;
+  readonly priorCorpus?: string;
+  readonly priorDocs?: number;
 }
 
 function parseTopK(value: string | undefined): number | undefined {
@@ -53,6 +58,13 @@ export async function serveCommand(flags: ServeFlags, ctx: CommandContext): Prom
   }
   await verifyModelFiles(run);
   const topK = parseTopK(flags.topK);
+  // The run's corpus is only looked at when a BTM mixing rule needs a prior.
+  const mixingGiven = [flags.mixing, flags.priorCorpus, flags.priorDocs].some(
+    (f) => f !== undefined,
+  );
+  const mixing = mixingGiven
+    ? resolveMixingFlags(flags, ctx, await stageContext(run, config))
+    : null;
   const { createServer, defaultServeOptions } = await importOptional(
     '@cbtm/serve',
     'cbtm serve',
@@ -66,6 +78,10 @@ export async function serveCommand(flags: ServeFlags, ctx: CommandContext): Prom
     ...(flags.maxTokens !== undefined ? { maxGenerateTokens: flags.maxTokens } : {}),
     backend: config.train.backend,
     routing: { temperature: config.eval.temperature, ...(topK !== undefined ? { topK } : {}) },
+    ...(mixing ? { mixing: mixing.rule } : {}),
+    ...(mixing?.prior
+      ? { priorDocuments: mixing.prior.docs(), priorMaxDocuments: mixing.maxDocuments }
+      : {}),
     signal: ctx.signal,
     log: (line) => ctx.stderr.write(`${line}\n`),
   });

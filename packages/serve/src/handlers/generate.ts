@@ -8,6 +8,7 @@ import { startEventStream, writeEvent } from '../sse.js';
 import { toHttpError } from '../to-http-error.js';
 import {
   type Handler,
+  mixingOptions,
   parse,
   type RequestContext,
   routeOptions,
@@ -24,10 +25,12 @@ function wantsStream(req: IncomingMessage, body: GenerateRequest): boolean {
 function generateTokens(
   r: GenerateRequest,
   { signal, stats }: RequestContext,
-  { ensemble, queue, defaults }: ServerState,
+  state: ServerState,
   onToken: (t: GeneratedToken) => Promise<void> | void,
 ): Promise<FinishReason> {
+  const { ensemble, queue, defaults } = state;
   const routing = routeOptions(defaults, r.routing ?? {});
+  const mix = mixingOptions(state, r);
   return queue.run(async () => {
     let count = 0;
     stats.tokens = 0;
@@ -39,6 +42,7 @@ function generateTokens(
       seed: r.seed,
       stop: r.stop,
       routing,
+      ...mix,
       signal,
     })) {
       count += 1;

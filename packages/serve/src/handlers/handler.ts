@@ -1,5 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Ensemble } from '@cbtm/ensemble';
+import type { Ensemble, MixingRule } from '@cbtm/ensemble';
 import type { RouteOptions } from '@cbtm/route';
 import type { z } from 'zod';
 import { HttpError } from '../http-json.js';
@@ -15,6 +15,10 @@ export interface ServerState {
   readonly queue: SerialQueue;
   /** Routing used when a request does not say. */
   readonly defaults: RouteOptions;
+  /** Mixing rule used when a request does not say. */
+  readonly mixing: MixingRule;
+  /** The cached prior over experts, when the server has one. */
+  readonly prior?: readonly number[];
   /** The `/v1/generate` body schema, bounded by `maxGenerateTokens`. */
   readonly generateSchema: ReturnType<typeof generateRequestSchema>;
   /** Aborted once the shutdown grace period is over. */
@@ -66,4 +70,21 @@ export function routeOptions(
     ...(topK !== undefined ? { topK } : {}),
     ...(temperature !== undefined ? { temperature } : {}),
   };
+}
+
+/** The request's mixing rule (or the server's), with the server's prior when it has one. */
+export function mixingOptions(
+  state: Pick<ServerState, 'mixing' | 'prior'>,
+  req: { mixing?: MixingRule | undefined },
+): { mixing: MixingRule; prior?: readonly number[] } {
+  const mixing = req.mixing ?? state.mixing;
+  if (mixing === 'cached-prior' && state.prior === undefined) {
+    throw new HttpError(
+      400,
+      'invalid_request',
+      "This server has no cached prior; start it with a prior (cbtm serve --prior-corpus) to use mixing 'cached-prior'.",
+      'mixing',
+    );
+  }
+  return { mixing, ...(state.prior ? { prior: state.prior } : {}) };
 }

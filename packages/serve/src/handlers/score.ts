@@ -1,13 +1,16 @@
 import { sendJson } from '../http-json.js';
 import { type ScoreRequest, scoreRequestSchema } from '../request-schemas.js';
-import { type Handler, parse, routeOptions } from './handler.js';
+import { type Handler, mixingOptions, parse, routeOptions } from './handler.js';
 
 /** `POST /v1/score` → per-token log-probabilities and routes, `nll`, `perplexity`, `expertsRun`. */
-export const score: Handler = async (body, { res, signal }, { ensemble, queue, defaults }) => {
+export const score: Handler = async (body, { res, signal }, state) => {
+  const { ensemble, queue, defaults } = state;
   const r: ScoreRequest = parse(scoreRequestSchema, body);
+  const mix = mixingOptions(state, r);
   const s = await queue.run(() =>
     ensemble.scoreSequence(r.text, {
       ...routeOptions(defaults, r),
+      ...mix,
       ...(r.weightsMode ? { weightsMode: r.weightsMode } : {}),
       ...(r.maxTokens !== undefined ? { maxTokens: r.maxTokens } : {}),
       ...(r.appendEos !== undefined ? { appendEos: r.appendEos } : {}),
