@@ -4,7 +4,7 @@
 // Run: node tools/docs/run-example.mjs train-one-expert [out-dir]
 // Prints the tokenizer's size, the tensor backend, the held-out loss every 20 steps (it goes
 // down), and where the model was saved.
-import { demoCorpusPath, readCorpus } from '@cbtm/core';
+import { demoCorpusPath, readCorpus } from '@cbtm/core/node';
 import { GptModel, trainBpeTokenizer, trainLanguageModel } from '@cbtm/train';
 
 const out = process.argv[2] ?? 'runs/example-expert';

@@ -20,7 +20,7 @@ import {
   normalizedMutualInfo,
   purity,
 } from '@cbtm/cluster';
-import { readCorpus } from '@cbtm/core';
+import { readCorpus } from '@cbtm/core/node';
 import { TfidfSvdEmbedder } from '@cbtm/embed';
 
 const here = dirname(fileURLToPath(import.meta.url));

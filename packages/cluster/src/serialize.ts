@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { readJsonFile, writeJsonAtomic } from '@cbtm/core';
+import { readJsonFile, writeJsonAtomic } from '@cbtm/core/node';
 
 /** File name of a saved cluster model inside its directory (`<run>/clusters`). */
 export const CENTROIDS_FILE = 'centroids.json';

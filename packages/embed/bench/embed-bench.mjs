@@ -9,7 +9,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { demoCorpusPath, readCorpus } from '@cbtm/core';
+import { demoCorpusPath, readCorpus } from '@cbtm/core/node';
 import {
   cbtmTfidfOptions,
   TfidfSvdEmbedder,

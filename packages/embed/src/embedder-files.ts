@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { CbtmError, readJsonFile, writeFileAtomic } from '@cbtm/core';
+import { CbtmError, readJsonFile, writeFileAtomic } from '@cbtm/core/node';
 
 /**
  * The file every saved embedder has: `<dir>/embedder.json`.

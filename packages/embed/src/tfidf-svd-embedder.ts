@@ -8,7 +8,7 @@ import {
   readJsonFile,
   throwIfAborted,
   writeJsonAtomic,
-} from '@cbtm/core';
+} from '@cbtm/core/node';
 import { stripUndefined } from './analyzer.js';
 import { batchTexts, type DocSource } from './doc-source.js';
 import {

@@ -7,7 +7,7 @@ import {
   progressReporter,
   throwIfAborted,
   writeJsonAtomic,
-} from '@cbtm/core';
+} from '@cbtm/core/node';
 import { stripUndefined } from './analyzer.js';
 import { batchTexts, type DocSource } from './doc-source.js';
 import type { Embedder, EmbedOptions } from './embedder.js';

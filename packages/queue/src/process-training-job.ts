@@ -1,6 +1,5 @@
 import { hostname } from 'node:os';
-import { CbtmError, type ProgressEvent, RunDir } from '@cbtm/core';
-import { RunLayout } from '@cbtm/core/node';
+import { CbtmError, type ProgressEvent, RunDir, RunLayout } from '@cbtm/core/node';
 import type { Job } from 'bullmq';
 import { checkJobData } from './check-job-data.js';
 import { jobProgressReporter } from './job-progress.js';

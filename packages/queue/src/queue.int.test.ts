@@ -3,8 +3,7 @@ import { cp, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { RunDir } from '@cbtm/core';
-import { pathExists } from '@cbtm/core/node';
+import { pathExists, RunDir } from '@cbtm/core/node';
 import { describeWithProgram, REDIS_SERVER, startRedis, type TestRedis } from '@cbtm/testing';
 import {
   buildTinyRun,

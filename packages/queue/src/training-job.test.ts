@@ -1,7 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { RunDir, writeJsonAtomic } from '@cbtm/core';
+import { RunDir, writeJsonAtomic } from '@cbtm/core/node';
 import { readTrainProgress } from '@cbtm/train';
 import { describe, expect, it } from 'vitest';
 import { redactRedisUrl, resolveQueueConnection } from './redis-connection.js';

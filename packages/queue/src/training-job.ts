@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { basename } from 'node:path';
-import type { RunDir } from '@cbtm/core';
+import type { RunDir } from '@cbtm/core/node';
 import { RunLayout } from '@cbtm/core/node';
 import type { BackendPreference, ExpertTrainSettings, GptConfig, TrainProgress } from '@cbtm/train';
 

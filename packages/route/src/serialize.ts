@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { CbtmError, RunDirError, writeFileAtomic } from '@cbtm/core';
+import { CbtmError, RunDirError, writeFileAtomic } from '@cbtm/core/node';
 import { writeAtomically } from './atomic.js';
 import type { RouterKind } from './router.js';
 

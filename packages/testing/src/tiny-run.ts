@@ -1,6 +1,12 @@
 import { join } from 'node:path';
 import { balancedAssignment } from '@cbtm/cluster';
-import { createJsonlWriter, type Document, demoCorpusPaths, RunDir, readCorpus } from '@cbtm/core';
+import {
+  createJsonlWriter,
+  type Document,
+  demoCorpusPaths,
+  RunDir,
+  readCorpus,
+} from '@cbtm/core/node';
 import { TfidfSvdEmbedder } from '@cbtm/embed';
 import { buildRouterFromCentroids } from '@cbtm/route';
 import { type BpeTokenizer, runModelTasks, trainBpeTokenizer, trainExperts } from '@cbtm/train';

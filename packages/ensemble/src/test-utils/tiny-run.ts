@@ -1,6 +1,6 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { type Document, demoCorpusPaths, readCorpus } from '@cbtm/core';
+import { type Document, demoCorpusPaths, readCorpus } from '@cbtm/core/node';
 import { TfidfSvdEmbedder } from '@cbtm/embed';
 import { buildRouterFromCentroids } from '@cbtm/route';
 import { type BpeTokenizer, GptModel, selectBackend, trainBpeTokenizer } from '@cbtm/train';

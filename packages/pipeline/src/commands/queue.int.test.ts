@@ -1,7 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { RunDir } from '@cbtm/core';
+import { RunDir } from '@cbtm/core/node';
 import { describeWithProgram, REDIS_SERVER, startRedis, type TestRedis } from '@cbtm/testing';
 import { readTrainState } from '@cbtm/train';
 import { afterAll, beforeAll, expect, it } from 'vitest';

@@ -1,5 +1,4 @@
-import { CbtmError, type RunDir } from '@cbtm/core';
-import { RunLayout } from '@cbtm/core/node';
+import { CbtmError, type RunDir, RunLayout } from '@cbtm/core/node';
 import type { CommandContext } from '../cli.js';
 import { runStages, stageContext } from '../run-pipeline.js';
 import { STAGES } from '../stages/all-stages.js';

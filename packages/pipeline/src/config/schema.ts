@@ -1,5 +1,5 @@
 import { defaultBalancedKMeansOptions } from '@cbtm/cluster';
-import { defaultReadCorpusOptions } from '@cbtm/core';
+import { defaultReadCorpusOptions } from '@cbtm/core/node';
 import { defaultBuildRouterOptions, defaultRouteOptions } from '@cbtm/route';
 import { defaultBpeTrainOptions, defaultGptConfig, defaultTrainExpertsOptions } from '@cbtm/train';
 import { z } from 'zod';

@@ -15,13 +15,14 @@ import {
   CbtmError,
   InvalidArgumentError,
   type LongRunOptions,
+  pathExists,
   progressReporter,
   RunDir,
   RunDirError,
+  RunLayout,
   readCorpus,
   throwIfAborted,
-} from '@cbtm/core';
-import { pathExists, RunLayout } from '@cbtm/core/node';
+} from '@cbtm/core/node';
 import { ENGLISH_STOP_WORDS, loadEmbedder, NUMBER_TOKEN, TfidfSvdEmbedder } from '@cbtm/embed';
 import { loadRouter } from '@cbtm/route';
 import { MODEL_JSON } from '@cbtm/train';

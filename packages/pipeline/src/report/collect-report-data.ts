@@ -1,7 +1,6 @@
 import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
-import { deriveSeed, Rng, type RunDir, readJsonFile } from '@cbtm/core';
-import { pathExists, RunLayout } from '@cbtm/core/node';
+import { deriveSeed, pathExists, Rng, type RunDir, RunLayout, readJsonFile } from '@cbtm/core/node';
 import type { EvalResults } from '../results.js';
 import { readEmbeddings } from '../stages/embeddings-file.js';
 import type { EmbeddingMap, LossCurve, ReportData } from './report-data.js';

@@ -1,8 +1,7 @@
 import { readFile, rm } from 'node:fs/promises';
 import { relative } from 'node:path';
 import { CENTROIDS_FILE } from '@cbtm/cluster';
-import { CbtmError, InvalidArgumentError, writeJsonAtomic } from '@cbtm/core';
-import { RunLayout } from '@cbtm/core/node';
+import { CbtmError, InvalidArgumentError, RunLayout, writeJsonAtomic } from '@cbtm/core/node';
 import type { ClusterMetricsFile } from './cluster-files.js';
 import { readEmbeddings } from './embeddings-file.js';
 import type { StageDefinition } from './stage.js';

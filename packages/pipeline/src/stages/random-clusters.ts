@@ -1,6 +1,5 @@
 import { relative } from 'node:path';
-import { writeJsonAtomic } from '@cbtm/core';
-import { RunLayout } from '@cbtm/core/node';
+import { RunLayout, writeJsonAtomic } from '@cbtm/core/node';
 import { readEmbeddings } from './embeddings-file.js';
 import type { StageContext } from './stage.js';
 

@@ -1,6 +1,5 @@
 import { join } from 'node:path';
-import { CbtmError, sha256File, throwIfAborted } from '@cbtm/core';
-import { pathExists, RunLayout } from '@cbtm/core/node';
+import { CbtmError, pathExists, RunLayout, sha256File, throwIfAborted } from '@cbtm/core/node';
 import type { CbtmConfig } from '../config/schema.js';
 import { prepareRandomClusters } from './random-clusters.js';
 import {

@@ -6,7 +6,7 @@ import {
   throwIfAborted,
   writeFileAtomic,
   writeJsonAtomic,
-} from '@cbtm/core';
+} from '@cbtm/core/node';
 import type { CbtmConfig } from '../config/schema.js';
 import { type PipelineResult, runPipeline } from '../run-pipeline.js';
 import type { StageName, StageReport } from '../stages/stage.js';

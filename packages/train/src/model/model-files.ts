@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { CbtmError, readJsonFile, writeFileAtomic, writeJsonAtomic } from '@cbtm/core';
+import { CbtmError, readJsonFile, writeFileAtomic, writeJsonAtomic } from '@cbtm/core/node';
 import { type GptConfig, gptParamSpecs, resolveGptConfig } from './gpt-config.js';
 
 /**

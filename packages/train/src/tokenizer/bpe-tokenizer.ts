@@ -1,6 +1,6 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { InvalidArgumentError, readJsonFile, writeJsonAtomic } from '@cbtm/core';
+import { InvalidArgumentError, readJsonFile, writeJsonAtomic } from '@cbtm/core/node';
 import { bytesToTokenString, preTokenize, utf8 } from './byte-level.js';
 import { MergeTable, NO_MERGE } from './merge-table.js';
 import {

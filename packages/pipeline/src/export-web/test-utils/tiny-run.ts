@@ -1,6 +1,6 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { createJsonlWriter, demoCorpusPath, Rng, RunDir, readCorpus } from '@cbtm/core';
+import { createJsonlWriter, demoCorpusPath, Rng, RunDir, readCorpus } from '@cbtm/core/node';
 import { TfidfSvdEmbedder } from '@cbtm/embed';
 import { ExactRouter } from '@cbtm/route';
 import { GptModel, gptParamSpecs, resolveGptConfig, trainBpeTokenizer } from '@cbtm/train';
