@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { loadEmbedder } from '@cbtm/embed';
 import { CompletedWords, createContextState } from '@cbtm/ensemble';
 import { loadRun } from '@cbtm/ensemble/node';
-import { loadRouter } from '@cbtm/route';
+import { loadRouter } from '@cbtm/route/node';
 import { BpeTokenizer, GptModel, selectBackend } from '@cbtm/train';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebGpt, type WebGptModelJson } from '../../../docs/.vitepress/demo/runtime/gpt.js';

@@ -114,7 +114,7 @@ export interface LoadedRun extends RunEnsembles {
 export async function loadRun(runDir: string, options: LoadRunOptions = {}): Promise<LoadedRun> {
   const [train, route, embed] = await Promise.all([
     import('@cbtm/train'),
-    import('@cbtm/route'),
+    import('@cbtm/route/node'),
     import('@cbtm/embed'),
   ]);
   const maxLoaded = options.maxLoadedExperts ?? defaultLoadRunOptions.maxLoadedExperts;

@@ -8,7 +8,7 @@ import {
   readCorpus,
 } from '@cbtm/core/node';
 import { TfidfSvdEmbedder } from '@cbtm/embed';
-import { buildRouterFromCentroids } from '@cbtm/route';
+import { buildRouterFromCentroids } from '@cbtm/route/node';
 import { type BpeTokenizer, runModelTasks, trainBpeTokenizer, trainExperts } from '@cbtm/train';
 
 /** A tiny but real clustered run: what `cbtm cluster` plus the tokenizer stage leave behind. */

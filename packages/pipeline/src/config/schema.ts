@@ -1,6 +1,6 @@
 import { defaultBalancedKMeansOptions } from '@cbtm/cluster';
 import { defaultReadCorpusOptions } from '@cbtm/core/node';
-import { defaultBuildRouterOptions, defaultRouteOptions } from '@cbtm/route';
+import { defaultBuildRouterOptions, defaultRouteOptions } from '@cbtm/route/node';
 import { defaultBpeTrainOptions, defaultGptConfig, defaultTrainExpertsOptions } from '@cbtm/train';
 import { z } from 'zod';
 

@@ -24,7 +24,7 @@ import {
   throwIfAborted,
 } from '@cbtm/core/node';
 import { ENGLISH_STOP_WORDS, loadEmbedder, NUMBER_TOKEN, TfidfSvdEmbedder } from '@cbtm/embed';
-import { loadRouter } from '@cbtm/route';
+import { loadRouter } from '@cbtm/route/node';
 import { MODEL_JSON } from '@cbtm/train';
 import {
   type ExportedFile,
