@@ -21,7 +21,7 @@ import {
   purity,
 } from '@cbtm/cluster';
 import { readCorpus } from '@cbtm/core/node';
-import { TfidfSvdEmbedder } from '@cbtm/embed';
+import { TfidfSvdEmbedder } from '@cbtm/embed/node';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const args = process.argv.slice(2);

@@ -4,7 +4,7 @@
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { loadEmbedder } from '@cbtm/embed';
+import { loadEmbedder } from '@cbtm/embed/node';
 import { CompletedWords, createContextState } from '@cbtm/ensemble';
 import { loadRun } from '@cbtm/ensemble/node';
 import { loadRouter } from '@cbtm/route/node';

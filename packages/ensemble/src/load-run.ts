@@ -115,7 +115,7 @@ export async function loadRun(runDir: string, options: LoadRunOptions = {}): Pro
   const [train, route, embed] = await Promise.all([
     import('@cbtm/train'),
     import('@cbtm/route/node'),
-    import('@cbtm/embed'),
+    import('@cbtm/embed/node'),
   ]);
   const maxLoaded = options.maxLoadedExperts ?? defaultLoadRunOptions.maxLoadedExperts;
   const backend = await train.selectBackend(

@@ -7,7 +7,7 @@ import {
   RunDir,
   readCorpus,
 } from '@cbtm/core/node';
-import { TfidfSvdEmbedder } from '@cbtm/embed';
+import { TfidfSvdEmbedder } from '@cbtm/embed/node';
 import { buildRouterFromCentroids } from '@cbtm/route/node';
 import { type BpeTokenizer, runModelTasks, trainBpeTokenizer, trainExperts } from '@cbtm/train';
 

@@ -23,7 +23,7 @@ import {
   readCorpus,
   throwIfAborted,
 } from '@cbtm/core/node';
-import { ENGLISH_STOP_WORDS, loadEmbedder, NUMBER_TOKEN, TfidfSvdEmbedder } from '@cbtm/embed';
+import { ENGLISH_STOP_WORDS, loadEmbedder, NUMBER_TOKEN, TfidfSvdEmbedder } from '@cbtm/embed/node';
 import { loadRouter } from '@cbtm/route/node';
 import { MODEL_JSON } from '@cbtm/train';
 import {

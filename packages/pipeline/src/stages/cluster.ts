@@ -117,7 +117,7 @@ export const shardStage: StageDefinition = {
     // assigned too, so every document of the corpus has a cluster; they stay out of the shards.
     const heldOut = corpus.valid === null && corpus.holdout > 0;
     const embedder = heldOut
-      ? await (await import('@cbtm/embed')).loadEmbedder(layout.embedder)
+      ? await (await import('@cbtm/embed/node')).loadEmbedder(layout.embedder)
       : undefined;
     const assigned = await assignCorpus(corpus.trainDocs(), model, run.dir, {
       assignments: clusters,
