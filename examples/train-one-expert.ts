@@ -5,7 +5,7 @@
 // Prints the tokenizer's size, the tensor backend, the held-out loss every 20 steps (it goes
 // down), and where the model was saved.
 import { demoCorpusPath, readCorpus } from '@cbtm/core/node';
-import { GptModel, trainBpeTokenizer, trainLanguageModel } from '@cbtm/train';
+import { GptModel, trainBpeTokenizer, trainLanguageModel } from '@cbtm/train/node';
 
 const out = process.argv[2] ?? 'runs/example-expert';
 

@@ -13,6 +13,7 @@ export {
   RunDirError,
   throwIfAborted,
 } from './errors.js';
+export { type FileSystem, fileSystem, registerFileSystem } from './file-system.js';
 export {
   type LongRunOptions,
   type ProgressCallback,

@@ -113,7 +113,7 @@ export interface LoadedRun extends RunEnsembles {
  */
 export async function loadRun(runDir: string, options: LoadRunOptions = {}): Promise<LoadedRun> {
   const [train, route, embed] = await Promise.all([
-    import('@cbtm/train'),
+    import('@cbtm/train/node'),
     import('@cbtm/route/node'),
     import('@cbtm/embed/node'),
   ]);

@@ -12,8 +12,8 @@ export interface JobProcessorContext {
   readonly me: string;
   /** Aborts when the worker is stopping: the job checkpoints and goes back to the queue. */
   readonly stopping: AbortSignal;
-  readonly trainExperts: typeof import('@cbtm/train').trainExperts;
-  readonly runModelTasks: typeof import('@cbtm/train').runModelTasks;
+  readonly trainExperts: typeof import('@cbtm/train/node').trainExperts;
+  readonly runModelTasks: typeof import('@cbtm/train/node').runModelTasks;
   readonly UnrecoverableError: typeof import('bullmq').UnrecoverableError;
   readonly WaitingError: typeof import('bullmq').WaitingError;
   readonly log: (line: string) => void;

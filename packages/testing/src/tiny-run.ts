@@ -9,7 +9,12 @@ import {
 } from '@cbtm/core/node';
 import { TfidfSvdEmbedder } from '@cbtm/embed/node';
 import { buildRouterFromCentroids } from '@cbtm/route/node';
-import { type BpeTokenizer, runModelTasks, trainBpeTokenizer, trainExperts } from '@cbtm/train';
+import {
+  type BpeTokenizer,
+  runModelTasks,
+  trainBpeTokenizer,
+  trainExperts,
+} from '@cbtm/train/node';
 
 /** A tiny but real clustered run: what `cbtm cluster` plus the tokenizer stage leave behind. */
 export interface TinyRun {
