@@ -72,11 +72,12 @@ const NATIVE_PACKAGE: Record<'tensorflow-gpu' | 'tensorflow', string> = {
 let selected: BackendName | undefined;
 // Where the wasm backend finds its .wasm files; the ./node entry points it at the installed
 // package (node-platform.ts). Unset, tfjs-backend-wasm looks next to its own script.
-let wasmPaths: string | undefined;
+let wasmPaths: string | Readonly<Record<string, string>> | undefined;
 
 /**
- * Sets the URL or folder prefix the wasm backend loads its `.wasm` files from, before
- * {@link selectBackend} starts it (`@cbtm/train/node` sets it to the installed package).
+ * Sets where the wasm backend loads its `.wasm` files from, before {@link selectBackend} starts
+ * it: a URL or folder prefix, or a map from file name to URL (what a bundler's asset URLs give).
+ * `@cbtm/train/node` sets it to the installed package's folder.
  *
  * @example
  * ```ts
@@ -84,7 +85,7 @@ let wasmPaths: string | undefined;
  * await selectBackend('wasm');
  * ```
  */
-export function setWasmPaths(prefix: string | undefined): void {
+export function setWasmPaths(prefix: string | Readonly<Record<string, string>> | undefined): void {
   wasmPaths = prefix;
 }
 let selecting: Promise<BackendName> | undefined;
@@ -107,7 +108,7 @@ async function tryNative(name: 'tensorflow-gpu' | 'tensorflow'): Promise<void> {
 async function tryWasm(): Promise<void> {
   const wasm = await import('@tensorflow/tfjs-backend-wasm');
   await import('./register-kernels.js');
-  if (wasmPaths !== undefined) wasm.setWasmPaths(wasmPaths);
+  if (wasmPaths !== undefined) wasm.setWasmPaths(wasmPaths as string | Record<string, string>);
   if (!(await tf.setBackend('wasm'))) throw new Error('backend failed to initialise');
 }
 
