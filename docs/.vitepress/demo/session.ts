@@ -1,27 +1,21 @@
 /**
  * The c-BTM ensemble in the browser, built from the cbtm packages' pure entries: the files
  * `cbtm export-web` writes (tokenizer, embedder, centroids, experts) become a `BpeTokenizer`, a
- * `TfidfSvdEmbedder`, an `ExactRouter` and `GptModel`s, and `@cbtm/ensemble`'s `Ensemble`
- * routes and generates, exactly as in Node.js.
+ * `TfidfSvdEmbedder` (from its term rows), an `ExactRouter` and `GptModel`s, and
+ * `@cbtm/ensemble`'s `Ensemble` routes and generates, exactly as in Node.js.
  */
 import { type FileSystem, registerFileSystem } from '@cbtm/core';
 import {
-  defaultTruncatedSvdOptions,
-  ENGLISH_STOP_WORDS,
-  NUMBER_TOKEN,
+  fromTermRows,
   type PrefixEmbedding,
-  TfidfSvdEmbedder,
-  TfidfVectorizer,
-  TruncatedSvd,
+  type TermRowsJson,
+  type TfidfSvdEmbedder,
 } from '@cbtm/embed';
 import { CompletedWords, Ensemble, ExpertPool } from '@cbtm/ensemble';
 import { ExactRouter } from '@cbtm/route';
 import { BpeTokenizer, GptModel } from '@cbtm/train';
-// Type-only: the file formats are defined once, next to the code that writes them.
-import type {
-  WebDemoManifest,
-  WebEmbedderJson,
-} from '../../../packages/pipeline/src/export-web/web-format.js';
+// Type-only: the manifest's format is defined once, next to the exporter that writes it.
+import type { WebDemoManifest } from '../../../packages/pipeline/src/export-web/web-format.js';
 
 /** `manifest.json` written by `cbtm export-web` (the type lives with the exporter). */
 export type { WebDemoManifest };
@@ -55,49 +49,6 @@ function float32LE(bytes: Uint8Array): Float32Array {
 function dirOf(path: string): string {
   const i = path.lastIndexOf('/');
   return i < 0 ? '' : path.slice(0, i);
-}
-
-/**
- * The export's embedder (one row idf_t · SVD column t per term) as a `TfidfSvdEmbedder`: raw
- * term counts projected on those rows, then L2-normalized, which is the fitted embedder's
- * output (its tf-idf normalization only scales the row before the final normalization).
- */
-function embedderFromRows(json: WebEmbedderJson, rows: Float32Array): TfidfSvdEmbedder {
-  if (json.format !== 'cbtm-web-embedder' || json.version !== 1)
-    throw new Error('embedder.json: unknown format');
-  const { dimension: d, terms, analyzer: a } = json;
-  if (rows.length !== terms.length * d) throw new Error('embedder rows: wrong size');
-  if (a.minTokenLength !== 2 || a.numberToken !== NUMBER_TOKEN)
-    throw new Error('embedder.json: this demo reads the default tf-idf analyzer only');
-  const english = new Set(ENGLISH_STOP_WORDS);
-  const stopWords =
-    a.stopWords.length === english.size && a.stopWords.every((w) => english.has(w))
-      ? 'english'
-      : a.stopWords;
-  const vectorizer = TfidfVectorizer.fromParts(
-    {
-      lowercase: a.lowercase,
-      numberNormalize: a.numberNormalize,
-      stopWords,
-      sublinearTf: json.sublinearTf,
-      useIdf: false,
-    },
-    terms,
-    null,
-    1,
-  );
-  const V = terms.length;
-  const components = new Float32Array(d * V);
-  for (let t = 0; t < V; t++) for (let c = 0; c < d; c++) components[c * V + t] = rows[t * d + c]!;
-  const svd = new TruncatedSvd({
-    options: { ...defaultTruncatedSvdOptions, nComponents: d },
-    nFeatures: V,
-    components,
-    singularValues: new Float64Array(d),
-    explainedVariance: new Float64Array(d),
-    explainedVarianceRatio: new Float64Array(d),
-  });
-  return new TfidfSvdEmbedder(vectorizer, svd);
 }
 
 /** Routing knobs: how many experts to mix, and the temperature T of exp(−d²/T). */
@@ -174,8 +125,8 @@ export class DemoSession {
       onProgress?.('tokenizer');
       const tokenizer = await BpeTokenizer.load(manifest.tokenizer);
       onProgress?.('embedder');
-      const ej = await fs.readJson<WebEmbedderJson>(manifest.embedder);
-      const embedder = embedderFromRows(
+      const ej = await fs.readJson<TermRowsJson>(manifest.embedder);
+      const embedder = fromTermRows(
         ej,
         float32LE(await fs.readBytes(fs.join(dirOf(manifest.embedder), ej.rows))),
       );

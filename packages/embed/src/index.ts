@@ -19,6 +19,12 @@ export {
 export { type CsrMatrix, csrFromRows } from './sparse-matrix.js';
 export { CBTM_STOP_WORDS, ENGLISH_STOP_WORDS, NUMBER_TOKEN } from './stop-words.js';
 export {
+  fromTermRows,
+  TERM_ROWS_FORMAT,
+  type TermRowsJson,
+  toTermRows,
+} from './term-rows.js';
+export {
   defaultTfidfSvdEmbedderOptions,
   TfidfSvdEmbedder,
   type TfidfSvdEmbedderOptions,
