@@ -4,7 +4,6 @@ import { join } from 'node:path';
 import type { ProgressEvent } from '@cbtm/core';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { clusterCorpus } from './cluster-corpus.js';
-import { ClusterModel } from './cluster-model.js';
 import { loadClusterModel } from './serialize.js';
 import { LetterEmbedder, letterCorpus } from './test-utils/letter-embedder.js';
 
