@@ -7,7 +7,7 @@
 // cluster of two new texts. Balanced: cluster sizes differ by at most one.
 import { readFile } from 'node:fs/promises';
 import { fitBalancedKMeans } from '@cbtm/cluster';
-import { TfidfSvdEmbedder } from '@cbtm/embed';
+import { TfidfSvdEmbedder } from '@cbtm/embed/node';
 
 const [file, kArg] = process.argv.slice(2);
 const docs = file

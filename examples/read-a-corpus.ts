@@ -2,7 +2,7 @@
 //
 // Run: node tools/docs/run-example.mjs read-a-corpus [corpus.jsonl.gz]
 // Prints one line per domain, `<domain> <documents>`, then the total.
-import { demoCorpusPath, readCorpus } from '@cbtm/core';
+import { demoCorpusPath, readCorpus } from '@cbtm/core/node';
 
 const path = process.argv[2] ?? demoCorpusPath();
 

@@ -2,7 +2,7 @@
 //
 // Run: node tools/docs/run-example.mjs route-a-context
 // Prints the experts and weights for the same vector at several temperatures and top-k.
-import { ExactRouter } from '@cbtm/route';
+import { ExactRouter } from '@cbtm/route/node';
 
 // Three centroids in 2-D (row-major [k, d]): in a real run they come from `cbtm cluster`,
 // and `loadRouter('runs/demo/router')` opens the saved router.

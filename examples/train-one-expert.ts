@@ -4,8 +4,8 @@
 // Run: node tools/docs/run-example.mjs train-one-expert [out-dir]
 // Prints the tokenizer's size, the tensor backend, the held-out loss every 20 steps (it goes
 // down), and where the model was saved.
-import { demoCorpusPath, readCorpus } from '@cbtm/core';
-import { GptModel, trainBpeTokenizer, trainLanguageModel } from '@cbtm/train';
+import { demoCorpusPath, readCorpus } from '@cbtm/core/node';
+import { GptModel, trainBpeTokenizer, trainLanguageModel } from '@cbtm/train/node';
 
 const out = process.argv[2] ?? 'runs/example-expert';
 

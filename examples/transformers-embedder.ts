@@ -6,7 +6,7 @@
 // example a download of Xenova/all-MiniLM-L6-v2. Nothing is downloaded unless you pass
 // allowRemoteModels: true. Prints the dimension, each document's cosine similarity to the
 // others, and the saved embedder's kind and dimension after loading it back.
-import { loadEmbedder, TransformersEmbedder } from '@cbtm/embed';
+import { loadEmbedder, TransformersEmbedder } from '@cbtm/embed/node';
 
 const [folder, saveDir = 'runs/example-transformers-embedder'] = process.argv.slice(2);
 if (!folder) {

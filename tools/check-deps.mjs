@@ -2,9 +2,12 @@
 // Checks that workspace dependencies flow one way (DESIGN.md):
 // core ← embed, cluster, route, train ← ensemble ← pipeline, plus serve (on ensemble) and queue
 // (on train), optional peers of the pipeline whose CLI lazy-loads them. Nothing imports the pipeline,
-// and no package reaches into another's src/.
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+// and no package reaches into another's src/. Then it bundles every published package's pure
+// entry (src/index.ts) for the browser and fails on any Node built-in it reaches (DESIGN.md: file,
+// process and worker code lives in the `./node` entry).
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { findNodeImports } from './browser-entries.mjs';
 
 const allowed = {
   core: [],
@@ -18,7 +21,14 @@ const allowed = {
   queue: ['core', 'train'],
   pipeline: ['core', 'embed', 'cluster', 'route', 'train', 'ensemble', 'serve', 'queue'],
 };
+// Integrations that are Node.js programs by nature: no pure entry to check.
+const nodeOnly = {
+  pipeline: 'the CLI and runPipeline()',
+  serve: 'an HTTP server',
+  queue: 'BullMQ workers on Redis',
+};
 const problems = [];
+const browserEntries = [];
 const root = new URL('..', import.meta.url).pathname;
 for (const name of readdirSync(join(root, 'packages'))) {
   const pkgFile = join(root, 'packages', name, 'package.json');
@@ -70,6 +80,20 @@ for (const name of readdirSync(join(root, 'packages'))) {
     }
   };
   walk(join(root, 'packages', name, 'src'));
+  if (!nodeOnly[name] && existsSync(join(root, 'packages', name, 'src', 'index.ts')))
+    browserEntries.push(name);
+}
+for (const name of browserEntries) {
+  const entry = join(root, 'packages', name, 'src', 'index.ts');
+  try {
+    for (const chain of await findNodeImports(entry, { root })) {
+      problems.push(
+        `@cbtm/${name}'s main entry is not browser-safe: ${chain}. Move that code to the ./node entry (src/node.ts).`,
+      );
+    }
+  } catch (err) {
+    problems.push(`@cbtm/${name}'s main entry does not bundle for the browser: ${err.message}`);
+  }
 }
 if (problems.length) {
   console.error(`Dependency check failed:\n- ${problems.join('\n- ')}`);
@@ -77,4 +101,7 @@ if (problems.length) {
 }
 console.log(
   'Dependency check: every @cbtm package depends one way (core ← embed, cluster, route, train ← ensemble ← pipeline; ensemble ← serve, train ← queue, both ← pipeline).',
+);
+console.log(
+  `Browser check: the main entries of ${browserEntries.map((n) => `@cbtm/${n}`).join(', ')} bundle for the browser without Node built-ins.`,
 );

@@ -20,8 +20,8 @@ import {
   normalizedMutualInfo,
   purity,
 } from '@cbtm/cluster';
-import { readCorpus } from '@cbtm/core';
-import { TfidfSvdEmbedder } from '@cbtm/embed';
+import { readCorpus } from '@cbtm/core/node';
+import { TfidfSvdEmbedder } from '@cbtm/embed/node';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const args = process.argv.slice(2);

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 //
 //   node tools/fidelity/ablate-eval.mjs --run runs/abl/x [--valid valid.jsonl.gz] [--max-tokens 256|all]
 import { parseArgs } from 'node:util';
-import { demoCorpusPaths, readCorpus } from '@cbtm/core';
+import { demoCorpusPaths, readCorpus } from '@cbtm/core/node';
 import { evaluate, scorersFor } from '@cbtm/ensemble';
 import { loadRun } from '@cbtm/ensemble/node';
 

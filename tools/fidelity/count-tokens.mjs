@@ -3,7 +3,7 @@
 // the Fidelity page's statements of corpus size (demo: 631,421; corpus-v1 train: 3,968,097).
 //
 //   node tools/fidelity/count-tokens.mjs <run>/tokenizer/tokenizer.json [corpus.jsonl.gz]
-import { demoCorpusPaths, readCorpus } from '@cbtm/core';
+import { demoCorpusPaths, readCorpus } from '@cbtm/core/node';
 import { BpeTokenizer } from '@cbtm/train';
 
 const [tokenizerFile, corpus = demoCorpusPaths().train] = process.argv.slice(2);

@@ -2,7 +2,7 @@
  * The demo page's component: loads the export in public/demo/, shows a weight bar per expert
  * for the text typed so far, and streams a continuation whose tokens are colored by their
  * dominant expert. Written as a render function (no SFC template) so tsc and Biome check all of
- * it. TensorFlow.js and the runtime load only on the client, after mount.
+ * it. TensorFlow.js and the cbtm packages load only on the client, after mount.
  */
 import { withBase } from 'vitepress';
 import {
@@ -16,8 +16,7 @@ import {
   type VNode,
   watch,
 } from 'vue';
-import type { WebRoute } from './runtime/router.js';
-import type { DemoSession, WebToken } from './runtime/session.js';
+import type { DemoSession, WebRoute, WebToken } from './session.js';
 import './demo.css';
 
 // Expert colors: distinct, and readable as a light background behind text.
@@ -141,15 +140,15 @@ export const CbtmDemo = defineComponent({
 
     onMounted(async () => {
       try {
-        const [{ initBackend }, { DemoSession, fetchReader }] = await Promise.all([
+        const [{ initBackend }, { DemoSession }] = await Promise.all([
           import('./backend.js'),
-          import('./runtime/session.js'),
+          import('./session.js'),
         ]);
         backend.value = await initBackend(
           new URLSearchParams(window.location.search).get('backend'),
         );
         const base = new URL(withBase('/demo/'), window.location.href).href;
-        const loaded = await DemoSession.load(fetchReader(base), (what) => {
+        const loaded = await DemoSession.load(base, (what) => {
           message.value = `Loading ${what}…`;
         });
         session.value = loaded;

@@ -8,7 +8,7 @@ import {
   progressReporter,
   throwIfAborted,
   writeJsonAtomic,
-} from '@cbtm/core';
+} from '@cbtm/core/node';
 import type { ClusterModel } from './cluster-model.js';
 import { type ClusterMetrics, type Contingency, clusterMetrics } from './metrics.js';
 import type { RandomClusters } from './random-clusters.js';

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import type { ProgressEvent } from '@cbtm/core';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { clusterCorpus } from './cluster-corpus.js';
-import { ClusterModel } from './cluster-model.js';
+import { loadClusterModel } from './serialize.js';
 import { LetterEmbedder, letterCorpus } from './test-utils/letter-embedder.js';
 
 let dir: string;
@@ -37,7 +37,7 @@ describe('clusterCorpus', () => {
       .trim()
       .split('\n');
     expect(lines.map((l) => JSON.parse(l).cluster)).toEqual(Array.from(res.fit.assignments));
-    const saved = await ClusterModel.load(join(dir, 'clusters'));
+    const saved = await loadClusterModel(join(dir, 'clusters'));
     expect(Array.from(saved.centroids)).toEqual(Array.from(res.model.centroids));
     expect(new Set(events.map((e) => e.stage))).toEqual(new Set(['cluster', 'assign']));
   });

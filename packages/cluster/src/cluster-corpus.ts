@@ -21,6 +21,7 @@ import {
   fitBalancedKMeans,
 } from './balanced-kmeans.js';
 import type { ClusterModel } from './cluster-model.js';
+import { saveClusterModel } from './serialize.js';
 
 /** Options of {@link clusterCorpus}. */
 export interface ClusterCorpusOptions extends BalancedKMeansOptions, LongRunOptions {
@@ -163,7 +164,7 @@ export async function clusterCorpus(
     ...(signal ? { signal } : {}),
     ...(onProgress ? { onProgress } : {}),
   });
-  await fit.model.save(join(runDir, 'clusters'));
+  await saveClusterModel(fit.model, join(runDir, 'clusters'));
 
   // Pass 2: stream every document into its shard.
   const whole = seen <= sampleSize;

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { CbtmError, Rng } from '@cbtm/core';
 import { describe, expect, it } from 'vitest';
 import { ClusterModel } from './cluster-model.js';
+import { loadClusterModel, saveClusterModel } from './serialize.js';
 
 function randomModel(k: number, d: number, seed: number): ClusterModel {
   const rng = new Rng(seed);
@@ -58,15 +59,15 @@ describe('ClusterModel', () => {
     expect(Array.from(copy.centroids)).toEqual(Array.from(model.centroids));
     const dir = await mkdtemp(join(tmpdir(), 'cbtm-model-'));
     try {
-      await model.save(dir);
+      await saveClusterModel(model, dir);
       const saved = JSON.parse(await readFile(join(dir, 'centroids.json'), 'utf8'));
       expect(saved.format).toBe('cbtm-cluster-model');
       expect(saved.version).toBe(1);
-      const loaded = await ClusterModel.load(dir);
+      const loaded = await loadClusterModel(dir);
       expect(Array.from(loaded.centroids)).toEqual(Array.from(model.centroids));
       await writeFile(join(dir, 'centroids.json'), '{"format":"other"}');
-      await expect(ClusterModel.load(dir)).rejects.toThrow(/Not a cbtm cluster model/);
-      await expect(ClusterModel.load(join(dir, 'missing'))).rejects.toThrow(CbtmError);
+      await expect(loadClusterModel(dir)).rejects.toThrow(/Not a cbtm cluster model/);
+      await expect(loadClusterModel(join(dir, 'missing'))).rejects.toThrow(CbtmError);
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

@@ -1,6 +1,15 @@
 import { CbtmError, InvalidArgumentError } from '@cbtm/core';
-import { readModelFile, writeModelFile } from './serialize.js';
 import { DistanceEngine } from './squared-distances.js';
+
+/**
+ * File name of a saved cluster model inside its directory (`<run>/clusters`).
+ *
+ * @example
+ * ```ts
+ * const file = join('runs/a/clusters', CENTROIDS_FILE); // runs/a/clusters/centroids.json
+ * ```
+ */
+export const CENTROIDS_FILE = 'centroids.json';
 
 /** The JSON form of a {@link ClusterModel} (`clusters/centroids.json`). */
 export interface ClusterModelJSON {
@@ -203,29 +212,5 @@ export class ClusterModel {
     if (!centroids.every((v) => typeof v === 'number' && Number.isFinite(v)))
       throw bad('centroids must be finite numbers');
     return new ClusterModel(Float32Array.from(centroids as number[]), k, dimension);
-  }
-
-  /**
-   * Writes `<dir>/centroids.json` atomically.
-   *
-   * @example
-   * ```ts
-   * await model.save('runs/a/clusters');
-   * ```
-   */
-  async save(dir: string): Promise<void> {
-    await writeModelFile(dir, this.toJSON());
-  }
-
-  /**
-   * Loads a model written by {@link ClusterModel.save}.
-   *
-   * @example
-   * ```ts
-   * const model = await ClusterModel.load('runs/a/clusters');
-   * ```
-   */
-  static async load(dir: string): Promise<ClusterModel> {
-    return ClusterModel.fromJSON(await readModelFile(dir));
   }
 }

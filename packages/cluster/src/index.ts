@@ -1,12 +1,6 @@
-export {
-  type AssignCorpusOptions,
-  type AssignCorpusOutputs,
-  type AssignCorpusResult,
-  assignCorpus,
-  type CorpusEmbedder,
-  clusterOutputs,
-  defaultAssignCorpusOptions,
-} from './assign-corpus.js';
+// The pure entry of @cbtm/cluster: balanced k-means, the fitted model and metrics, on typed
+// arrays; no node: module, so a browser can load it. Streaming a corpus into shards and saving
+// or loading a model are in `./node` (node.ts).
 export {
   type BalancedAssignment,
   type BalancedAssignmentOptions,
@@ -21,14 +15,8 @@ export {
   fitBalancedKMeans,
   type KMeansInit,
 } from './balanced-kmeans.js';
-export {
-  type ClusterCorpusOptions,
-  type ClusterCorpusResult,
-  clusterCorpus,
-  defaultClusterCorpusOptions,
-} from './cluster-corpus.js';
 export { clusterMeans } from './cluster-means.js';
-export { ClusterModel, type ClusterModelJSON } from './cluster-model.js';
+export { CENTROIDS_FILE, ClusterModel, type ClusterModelJSON } from './cluster-model.js';
 export {
   type ClusterMetrics,
   type Contingency,
@@ -40,5 +28,4 @@ export {
 } from './metrics.js';
 export { projectTo2d } from './projection.js';
 export { RandomClusters, randomClusters } from './random-clusters.js';
-export { CENTROIDS_FILE } from './serialize.js';
 export { DistanceEngine, wasmSimdSupported } from './squared-distances.js';

@@ -1,15 +1,28 @@
 import { join } from 'node:path';
-import { readJsonFile, writeJsonAtomic } from '@cbtm/core';
+import { readJsonFile, writeJsonAtomic } from '@cbtm/core/node';
+import { CENTROIDS_FILE, ClusterModel } from './cluster-model.js';
 
-/** File name of a saved cluster model inside its directory (`<run>/clusters`). */
-export const CENTROIDS_FILE = 'centroids.json';
-
-/** Writes a model's JSON form to `<dir>/centroids.json`, atomically. */
-export async function writeModelFile(dir: string, json: unknown): Promise<void> {
-  await writeJsonAtomic(join(dir, CENTROIDS_FILE), json);
+/**
+ * Writes `<dir>/centroids.json` (the model's {@link ClusterModel.toJSON} form) atomically.
+ *
+ * @example
+ * ```ts
+ * await saveClusterModel(model, 'runs/a/clusters');
+ * ```
+ */
+export async function saveClusterModel(model: ClusterModel, dir: string): Promise<void> {
+  await writeJsonAtomic(join(dir, CENTROIDS_FILE), model.toJSON());
 }
 
-/** Reads `<dir>/centroids.json`; the error names the file when it is missing or malformed. */
-export async function readModelFile(dir: string): Promise<unknown> {
-  return readJsonFile(join(dir, CENTROIDS_FILE));
+/**
+ * Loads a model written by {@link saveClusterModel}; the error names the file when it is
+ * missing or malformed.
+ *
+ * @example
+ * ```ts
+ * const model = await loadClusterModel('runs/a/clusters');
+ * ```
+ */
+export async function loadClusterModel(dir: string): Promise<ClusterModel> {
+  return ClusterModel.fromJSON(await readJsonFile(join(dir, CENTROIDS_FILE)));
 }

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { readdir, stat } from 'node:fs/promises';
 import { join, relative } from 'node:path';
+import { stableStringify } from './stable-stringify.js';
 
 /**
  * SHA-256 of a file, streamed.
@@ -49,27 +50,6 @@ export async function sha256Path(path: string): Promise<string> {
     hash.update('\n');
   }
   return hash.digest('hex');
-}
-
-/**
- * Deterministic JSON (object keys sorted), for hashing configs.
- *
- * @example
- * ```ts
- * stableStringify({ b: 1, a: 2 }) === '{"a":2,"b":1}';
- * ```
- */
-export function stableStringify(value: unknown): string {
-  return JSON.stringify(value, (_key, v: unknown) => {
-    if (v && typeof v === 'object' && !Array.isArray(v) && !ArrayBuffer.isView(v)) {
-      return Object.fromEntries(
-        Object.entries(v as Record<string, unknown>).sort(([a], [b]) =>
-          a < b ? -1 : a > b ? 1 : 0,
-        ),
-      );
-    }
-    return v;
-  });
 }
 
 /**

@@ -19,7 +19,8 @@ export type CbtmErrorCode =
   | 'E_BACKEND'
   | 'E_MODEL'
   | 'E_FORMAT'
-  | 'E_WORKER';
+  | 'E_WORKER'
+  | 'E_NO_FILE_SYSTEM';
 
 /** Options accepted by every cbtm error. */
 export interface CbtmErrorOptions {

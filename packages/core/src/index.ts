@@ -1,23 +1,5 @@
-export {
-  createFileWriter,
-  createJsonlWriter,
-  type FileWriter,
-  type JsonlWriter,
-  readJsonFile,
-  writeFileAtomic,
-  writeJsonAtomic,
-} from './atomic-write.js';
-export { hashConfig, sha256File, sha256Path, stableStringify } from './checksum.js';
-export {
-  CorpusReader,
-  type CorpusStats,
-  defaultReadCorpusOptions,
-  listCorpusFiles,
-  MAX_SKIPPED_LISTED,
-  type ReadCorpusOptions,
-  readCorpus,
-} from './corpus-reader.js';
-export { type DemoCorpusPaths, demoCorpusPath, demoCorpusPaths } from './demo-corpus.js';
+// The pure entry of @cbtm/core: it imports no node: module, so a browser can load it. File
+// helpers, corpus readers and the run directory are in the `./node` entry (node.ts).
 export type { Document } from './document.js';
 export {
   AbortError,
@@ -31,6 +13,7 @@ export {
   RunDirError,
   throwIfAborted,
 } from './errors.js';
+export { type FileSystem, fileSystem, registerFileSystem } from './file-system.js';
 export {
   type LongRunOptions,
   type ProgressCallback,
@@ -39,4 +22,4 @@ export {
   progressReporter,
 } from './progress.js';
 export { deriveSeed, Rng } from './rng.js';
-export { RUN_FORMAT_VERSION, RunDir, type RunManifest, type StageRecord } from './run-dir.js';
+export { stableStringify } from './stable-stringify.js';

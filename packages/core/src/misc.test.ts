@@ -4,10 +4,11 @@ import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { createFileWriter, createJsonlWriter, writeJsonAtomic } from './atomic-write.js';
-import { hashConfig, stableStringify } from './checksum.js';
+import { hashConfig } from './checksum.js';
 import { AbortError, CbtmError, throwIfAborted } from './errors.js';
 import { type ProgressEvent, progressReporter } from './progress.js';
 import { deriveSeed, Rng } from './rng.js';
+import { stableStringify } from './stable-stringify.js';
 
 describe('Rng', () => {
   it('is reproducible from a seed and from a saved state', () => {

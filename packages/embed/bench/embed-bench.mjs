@@ -9,13 +9,8 @@ import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { demoCorpusPath, readCorpus } from '@cbtm/core';
-import {
-  cbtmTfidfOptions,
-  TfidfSvdEmbedder,
-  TfidfVectorizer,
-  TruncatedSvd,
-} from '../dist/index.js';
+import { demoCorpusPath, readCorpus } from '@cbtm/core/node';
+import { cbtmTfidfOptions, TfidfSvdEmbedder, TfidfVectorizer, TruncatedSvd } from '../dist/node.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const repo = resolve(here, '..', '..', '..');

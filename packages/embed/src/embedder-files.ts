@@ -1,51 +1,13 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { CbtmError, readJsonFile, writeFileAtomic } from '@cbtm/core';
+import { CbtmError, readJsonFile, writeFileAtomic } from '@cbtm/core/node';
 
-/**
- * The file every saved embedder has: `<dir>/embedder.json`.
- *
- * @example
- * ```ts
- * existsSync(join(dir, EMBEDDER_MANIFEST)); // a finished embedder lives here
- * ```
- */
-export const EMBEDDER_MANIFEST = 'embedder.json';
-/**
- * Format tag of `embedder.json`.
- *
- * @example
- * ```ts
- * if (manifest.format !== EMBEDDER_FORMAT) throw new Error('not an embedder');
- * ```
- */
-export const EMBEDDER_FORMAT = 'cbtm-embedder';
-/**
- * The newest `embedder.json` version this build reads and the one it writes.
- *
- * @example
- * ```ts
- * if (manifest.version > EMBEDDER_FORMAT_VERSION) console.warn('upgrade @cbtm/embed');
- * ```
- */
-export const EMBEDDER_FORMAT_VERSION = 1;
-
-/**
- * The common head of `embedder.json`; each kind adds its own fields.
- *
- * @example
- * ```ts
- * const m = await readEmbedderManifest('runs/demo/embedder');
- * console.log(m.kind, m.dimension);
- * ```
- */
-export interface EmbedderManifest {
-  readonly format: typeof EMBEDDER_FORMAT;
-  readonly version: number;
-  readonly kind: string;
-  readonly dimension: number;
-  readonly [key: string]: unknown;
-}
+import {
+  EMBEDDER_FORMAT,
+  EMBEDDER_FORMAT_VERSION,
+  EMBEDDER_MANIFEST,
+  type EmbedderManifest,
+} from './embedder-format.js';
 
 /**
  * Reads and checks `<dir>/embedder.json`.

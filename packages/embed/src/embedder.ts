@@ -36,8 +36,6 @@ export interface Embedder {
   embed(docs: DocSource, options?: EmbedOptions): AsyncIterable<Float32Array>;
   /** Embeds one text. */
   embedText(text: string): Promise<Float32Array>;
-  /** Writes `<dir>/embedder.json` (plus data files); {@link loadEmbedder} reads it back. */
-  save(dir: string): Promise<void>;
 }
 
 /**

@@ -1,13 +1,15 @@
+// The pure entry of @cbtm/embed: tf-idf, SVD, the fitted tf-idf → SVD embedder and prefix
+// embedding; no node: module, so a browser can load it. Saving, loading and the transformers.js
+// embedder (a local model folder) are in `./node` (node.ts).
 export { Analyzer, type AnalyzerOptions, defaultAnalyzerOptions } from './analyzer.js';
 export { type DocInput, type DocSource, textOf } from './doc-source.js';
 export type { Embedder, EmbedOptions, PrefixEmbedding } from './embedder.js';
 export {
   EMBEDDER_FORMAT,
   EMBEDDER_FORMAT_VERSION,
+  EMBEDDER_MANIFEST,
   type EmbedderManifest,
-  readEmbedderManifest,
-} from './embedder-files.js';
-export { loadEmbedder } from './load-embedder.js';
+} from './embedder-format.js';
 export { numpyArgsort } from './numpy-argsort.js';
 export {
   type AsyncPrefixEmbedding,
@@ -16,6 +18,12 @@ export {
 } from './prefix-embedding.js';
 export { type CsrMatrix, csrFromRows } from './sparse-matrix.js';
 export { CBTM_STOP_WORDS, ENGLISH_STOP_WORDS, NUMBER_TOKEN } from './stop-words.js';
+export {
+  fromTermRows,
+  TERM_ROWS_FORMAT,
+  type TermRowsJson,
+  toTermRows,
+} from './term-rows.js';
 export {
   defaultTfidfSvdEmbedderOptions,
   TfidfSvdEmbedder,
@@ -33,12 +41,6 @@ export {
   type TfidfVectorizerOptions,
 } from './tfidf-vectorizer.js';
 export { type CompiledTokenPattern, compileTokenPattern } from './token-pattern.js';
-export {
-  defaultTransformersEmbedderOptions,
-  type TransformersDtype,
-  TransformersEmbedder,
-  type TransformersEmbedderOptions,
-} from './transformers-embedder.js';
 export {
   defaultTruncatedSvdOptions,
   TruncatedSvd,

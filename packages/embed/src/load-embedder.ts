@@ -1,8 +1,8 @@
 import { join } from 'node:path';
 import { CbtmError, type LongRunOptions } from '@cbtm/core';
-import type { Embedder } from './embedder.js';
-import { EMBEDDER_MANIFEST, readEmbedderManifest } from './embedder-files.js';
-import { TfidfSvdEmbedder } from './tfidf-svd-embedder.js';
+import { readEmbedderManifest } from './embedder-files.js';
+import { EMBEDDER_MANIFEST } from './embedder-format.js';
+import { type SavableEmbedder, TfidfSvdEmbedder } from './tfidf-svd-embedder-files.js';
 import { TransformersEmbedder } from './transformers-embedder.js';
 
 /**
@@ -14,7 +14,10 @@ import { TransformersEmbedder } from './transformers-embedder.js';
  * const v = await embedder.embedText('hello');
  * ```
  */
-export async function loadEmbedder(dir: string, run: LongRunOptions = {}): Promise<Embedder> {
+export async function loadEmbedder(
+  dir: string,
+  run: LongRunOptions = {},
+): Promise<SavableEmbedder> {
   const { kind } = await readEmbedderManifest(dir);
   switch (kind) {
     case 'tfidf-svd':

@@ -7,7 +7,8 @@ import { loadEmbedder } from './load-embedder.js';
 import { createPrefixEmbedding } from './prefix-embedding.js';
 import { describeEmbedderContract } from './test-utils/embedder-contract.js';
 import { fixtureConfig, loadSklearnFixture } from './test-utils/sklearn-fixture.js';
-import { TfidfSvdEmbedder, type TfidfSvdFitOptions } from './tfidf-svd-embedder.js';
+import type { TfidfSvdFitOptions } from './tfidf-svd-embedder.js';
+import { TfidfSvdEmbedder } from './tfidf-svd-embedder-files.js';
 
 const fx = loadSklearnFixture();
 const fitTexts = fx.fitDocs.map((d) => d.text);

@@ -1,13 +1,10 @@
-import { join } from 'node:path';
 import {
   CbtmError,
   deriveSeed,
   type LongRunOptions,
   progressReporter,
   Rng,
-  readJsonFile,
   throwIfAborted,
-  writeJsonAtomic,
 } from '@cbtm/core';
 import { stripUndefined } from './analyzer.js';
 import { batchTexts, type DocSource } from './doc-source.js';
@@ -17,15 +14,6 @@ import {
   l2NormalizeToFloat32,
   type PrefixEmbedding,
 } from './embedder.js';
-import {
-  EMBEDDER_FORMAT,
-  EMBEDDER_FORMAT_VERSION,
-  EMBEDDER_MANIFEST,
-  readEmbedderManifest,
-  readFloat32File,
-  readFloat64File,
-  writeTypedArray,
-} from './embedder-files.js';
 import { TfidfPrefixEmbedding } from './tfidf-prefix-embedding.js';
 import {
   cbtmTfidfOptions,
@@ -224,88 +212,5 @@ export class TfidfSvdEmbedder implements Embedder {
       byFeature: this.svd.componentsByFeature,
       embedSync: (t) => this.embedSync(t),
     });
-  }
-
-  /**
-   * Saves to `dir`: `embedder.json`, `vocabulary.json` (terms in column order), `idf.f64` and
-   * `components.f32` (nComponents × nFeatures, scikit-learn's `components_`), little-endian.
-   * `embedder.json` is written last, so a folder without it holds no finished embedder.
-   *
-   * @example
-   * ```ts
-   * await embedder.save(run.path('embedder'));
-   * ```
-   */
-  async save(dir: string): Promise<void> {
-    const v = this.vectorizer;
-    const svd = this.svd;
-    await writeJsonAtomic(join(dir, 'vocabulary.json'), v.featureNames);
-    if (v.idf) await writeTypedArray(join(dir, 'idf.f64'), v.idf);
-    await writeTypedArray(join(dir, 'components.f32'), svd.components);
-    await writeJsonAtomic(join(dir, EMBEDDER_MANIFEST), {
-      format: EMBEDDER_FORMAT,
-      version: EMBEDDER_FORMAT_VERSION,
-      kind: KIND,
-      dimension: this.dimension,
-      tfidf: { options: v.options, nFeatures: v.nFeatures, nDocuments: v.nDocuments },
-      svd: {
-        options: svd.options,
-        singularValues: Array.from(svd.singularValues),
-        explainedVariance: Array.from(svd.explainedVariance),
-        explainedVarianceRatio: Array.from(svd.explainedVarianceRatio),
-      },
-      files: {
-        vocabulary: 'vocabulary.json',
-        idf: v.idf ? 'idf.f64' : null,
-        components: 'components.f32',
-      },
-    });
-  }
-
-  /**
-   * Loads an embedder written by {@link save}.
-   *
-   * @example
-   * ```ts
-   * const e = await TfidfSvdEmbedder.load('runs/demo/embedder');
-   * ```
-   */
-  static async load(dir: string): Promise<TfidfSvdEmbedder> {
-    const m = await readEmbedderManifest(dir);
-    if (m.kind !== KIND) {
-      throw new CbtmError(
-        'E_FORMAT',
-        `${join(dir, EMBEDDER_MANIFEST)} holds a "${m.kind}" embedder, not "${KIND}"; use loadEmbedder().`,
-      );
-    }
-    const t = m.tfidf as { options: TfidfVectorizerOptions; nFeatures: number; nDocuments: number };
-    const s = m.svd as {
-      options: TruncatedSvdOptions;
-      singularValues: number[];
-      explainedVariance: number[];
-      explainedVarianceRatio: number[];
-    };
-    const featureNames = await readJsonFile<string[]>(join(dir, 'vocabulary.json'));
-    if (!Array.isArray(featureNames) || featureNames.length !== t.nFeatures) {
-      throw new CbtmError(
-        'E_FORMAT',
-        `${join(dir, 'vocabulary.json')} does not hold ${t.nFeatures} terms; save the embedder again.`,
-      );
-    }
-    const idf = t.options.useIdf ? await readFloat64File(join(dir, 'idf.f64'), t.nFeatures) : null;
-    const vectorizer = TfidfVectorizer.fromParts(t.options, featureNames, idf, t.nDocuments);
-    const components = await readFloat32File(
-      join(dir, 'components.f32'),
-      s.options.nComponents * t.nFeatures,
-    );
-    const svd = new TruncatedSvd({
-      options: s.options,
-      nFeatures: t.nFeatures,
-      components,
-      singularValues: Float64Array.from(s.singularValues),
-      explainedVariance: Float64Array.from(s.explainedVariance),
-      explainedVarianceRatio: Float64Array.from(s.explainedVarianceRatio),
-    });
-    return new TfidfSvdEmbedder(vectorizer, svd);
   }
 }

@@ -7,16 +7,13 @@ import {
   progressReporter,
   throwIfAborted,
   writeJsonAtomic,
-} from '@cbtm/core';
+} from '@cbtm/core/node';
 import { stripUndefined } from './analyzer.js';
 import { batchTexts, type DocSource } from './doc-source.js';
-import type { Embedder, EmbedOptions } from './embedder.js';
-import {
-  EMBEDDER_FORMAT,
-  EMBEDDER_FORMAT_VERSION,
-  EMBEDDER_MANIFEST,
-  readEmbedderManifest,
-} from './embedder-files.js';
+import type { EmbedOptions } from './embedder.js';
+import { readEmbedderManifest } from './embedder-files.js';
+import { EMBEDDER_FORMAT, EMBEDDER_FORMAT_VERSION, EMBEDDER_MANIFEST } from './embedder-format.js';
+import type { SavableEmbedder } from './tfidf-svd-embedder-files.js';
 
 /**
  * Weight formats transformers.js can load (the file suffix under `onnx/`).
@@ -101,7 +98,7 @@ interface FeatureExtractor {
  * await embedder.close();
  * ```
  */
-export class TransformersEmbedder implements Embedder {
+export class TransformersEmbedder implements SavableEmbedder {
   readonly kind = KIND;
   readonly options: TransformersEmbedderOptions;
   readonly dimension: number;

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { Rng } from '@cbtm/core';
 import { completeTokenCount, perTokenContexts } from '@cbtm/ensemble';
 import { loadRun } from '@cbtm/ensemble/node';
-import { ExactRouter, HnswRouter, loadRouter, type Router } from '@cbtm/route';
+import { ExactRouter, HnswRouter, loadRouter, type Router } from '@cbtm/route/node';
 import { currentBackend, GptModel } from '@cbtm/train';
 import { buildTinyRun } from '../src/test-utils/tiny-run.js';
 

@@ -1,5 +1,5 @@
 import { AbortError } from '@cbtm/core';
-import { ExactRouter } from '@cbtm/route';
+import { ExactRouter } from '@cbtm/route/node';
 import { describe, expect, it } from 'vitest';
 import { Ensemble } from './ensemble.js';
 import { UniformRouting } from './routing.js';

@@ -1,5 +1,4 @@
-import { writeJsonAtomic } from '@cbtm/core';
-import { RunLayout } from '@cbtm/core/node';
+import { RunLayout, writeJsonAtomic } from '@cbtm/core/node';
 import type { EvalResults } from './evaluate.js';
 
 /**

@@ -116,9 +116,9 @@ export interface LoadedRun extends RunEnsembles {
  */
 export async function loadRun(runDir: string, options: LoadRunOptions = {}): Promise<LoadedRun> {
   const [train, route, embed] = await Promise.all([
-    import('@cbtm/train'),
-    import('@cbtm/route'),
-    import('@cbtm/embed'),
+    import('@cbtm/train/node'),
+    import('@cbtm/route/node'),
+    import('@cbtm/embed/node'),
   ]);
   const maxLoaded = options.maxLoadedExperts ?? defaultLoadRunOptions.maxLoadedExperts;
   const backend = await train.selectBackend(

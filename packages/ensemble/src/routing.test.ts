@@ -1,4 +1,4 @@
-import { ExactRouter } from '@cbtm/route';
+import { ExactRouter } from '@cbtm/route/node';
 import { describe, expect, it } from 'vitest';
 import { routeOrPrior } from './routing.js';
 

@@ -9,7 +9,7 @@ import {
   type ReadCorpusOptions,
   readCorpus,
   sha256File,
-} from '@cbtm/core';
+} from '@cbtm/core/node';
 import type { CbtmConfig } from './config/schema.js';
 
 /**

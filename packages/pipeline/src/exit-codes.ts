@@ -38,6 +38,7 @@ const BY_CODE: Readonly<Record<CbtmErrorCode, number>> = {
   E_MODEL: EXIT_CODES.runtime,
   E_FORMAT: EXIT_CODES.runtime,
   E_WORKER: EXIT_CODES.runtime,
+  E_NO_FILE_SYSTEM: EXIT_CODES.runtime,
 };
 
 /**

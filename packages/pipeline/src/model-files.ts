@@ -1,4 +1,4 @@
-import { type RunDir, RunDirError, sha256Path } from '@cbtm/core';
+import { type RunDir, RunDirError, sha256Path } from '@cbtm/core/node';
 
 /** The files an ensemble loads, each with the stage whose manifest record holds its checksum. */
 const MODEL_FILES: ReadonlyArray<readonly [stage: string, path: string]> = [

@@ -2,7 +2,7 @@ import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type ProgressEvent, readJsonFile } from '@cbtm/core';
+import { type ProgressEvent, readJsonFile } from '@cbtm/core/node';
 import { CHROMIUM, describeWithProgram } from '@cbtm/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REPORT_CHART_IDS } from './report/render-report.js';

@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type RunManifest, readJsonFile } from '@cbtm/core';
+import { type RunManifest, readJsonFile } from '@cbtm/core/node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BIN, runBin } from './test-utils/spawn-cli.js';
 import { tinyConfig } from './test-utils/tiny-config.js';

@@ -1,6 +1,5 @@
 import { access, rm } from 'node:fs/promises';
-import { type LongRunOptions, RunDir, readJsonFile } from '@cbtm/core';
-import { RunLayout } from '@cbtm/core/node';
+import { type LongRunOptions, RunDir, RunLayout, readJsonFile } from '@cbtm/core/node';
 import { resolveConfig } from './config/load-config.js';
 import type { CbtmConfig, CbtmConfigInput } from './config/schema.js';
 import { checkCorpusPath, corpusFingerprint, corpusSource } from './corpus-source.js';

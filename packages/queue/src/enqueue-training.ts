@@ -1,6 +1,5 @@
 import { join } from 'node:path';
-import { CbtmError, InvalidArgumentError, RunDir } from '@cbtm/core';
-import { pathExists, RunLayout } from '@cbtm/core/node';
+import { CbtmError, InvalidArgumentError, pathExists, RunDir, RunLayout } from '@cbtm/core/node';
 import type { BackendPreference, ExpertTrainSettings, GptConfig } from '@cbtm/train';
 import type { JobsOptions } from 'bullmq';
 import {

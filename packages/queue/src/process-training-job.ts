@@ -1,6 +1,5 @@
 import { hostname } from 'node:os';
-import { CbtmError, type ProgressEvent, RunDir } from '@cbtm/core';
-import { RunLayout } from '@cbtm/core/node';
+import { CbtmError, type ProgressEvent, RunDir, RunLayout } from '@cbtm/core/node';
 import type { Job } from 'bullmq';
 import { checkJobData } from './check-job-data.js';
 import { jobProgressReporter } from './job-progress.js';
@@ -13,8 +12,8 @@ export interface JobProcessorContext {
   readonly me: string;
   /** Aborts when the worker is stopping: the job checkpoints and goes back to the queue. */
   readonly stopping: AbortSignal;
-  readonly trainExperts: typeof import('@cbtm/train').trainExperts;
-  readonly runModelTasks: typeof import('@cbtm/train').runModelTasks;
+  readonly trainExperts: typeof import('@cbtm/train/node').trainExperts;
+  readonly runModelTasks: typeof import('@cbtm/train/node').runModelTasks;
   readonly UnrecoverableError: typeof import('bullmq').UnrecoverableError;
   readonly WaitingError: typeof import('bullmq').WaitingError;
   readonly log: (line: string) => void;

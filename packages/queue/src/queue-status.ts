@@ -1,5 +1,4 @@
-import { RunDir } from '@cbtm/core';
-import { pathExists, RunLayout } from '@cbtm/core/node';
+import { pathExists, RunDir, RunLayout } from '@cbtm/core/node';
 import {
   openRedis,
   type QueueConnectionOptions,

@@ -3,8 +3,7 @@ import { cp, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { RunDir } from '@cbtm/core';
-import { pathExists } from '@cbtm/core/node';
+import { pathExists, RunDir } from '@cbtm/core/node';
 import { describeWithProgram, REDIS_SERVER, startRedis, type TestRedis } from '@cbtm/testing';
 import {
   buildTinyRun,
@@ -14,7 +13,7 @@ import {
   type TinyRun,
   TOKENS_PER_STEP,
 } from '@cbtm/testing/tiny-run';
-import { readTrainProgress, readTrainState } from '@cbtm/train';
+import { readTrainProgress, readTrainState } from '@cbtm/train/node';
 import { Queue } from 'bullmq';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { enqueueTraining } from './enqueue-training.js';
@@ -145,7 +144,7 @@ describeWithProgram(REDIS_SERVER, 'training queue (BullMQ on a real redis-server
 
   it('a queued expert is the same model `trainExperts` makes with the same settings', async () => {
     // Trained directly, in another run with the same shards, as `cbtm train` would.
-    const { runModelTasks, trainExperts } = await import('@cbtm/train');
+    const { runModelTasks, trainExperts } = await import('@cbtm/train/node');
     const direct = await copyRun('direct');
     const { totalTokens, ...options } = settings(6, 2, 2);
     const tasks = runModelTasks(direct, {

@@ -5,7 +5,7 @@ export async function reportRunComplete(
   runDir: string,
   log: (line: string) => void,
 ): Promise<void> {
-  const { readTrainProgress } = await import('@cbtm/train');
+  const { readTrainProgress } = await import('@cbtm/train/node');
   const layout = new RunLayout(runDir);
   const experts = await layout.shardIds();
   const states = await Promise.all(experts.map((j) => readTrainProgress(layout.expert(j))));

@@ -40,7 +40,7 @@ export async function runWorker(options: RunWorkerOptions): Promise<WorkerSummar
   if (o.signal?.aborted) return { completed: [], failed: [], returned: [] };
 
   const [{ Worker, Queue, WaitingError, UnrecoverableError }, { trainExperts, runModelTasks }] =
-    await Promise.all([import('bullmq'), import('@cbtm/train')]);
+    await Promise.all([import('bullmq'), import('@cbtm/train/node')]);
   const redis = await openRedis(connection);
   const stopping = new AbortController();
   const summary = { completed: [] as string[], failed: [] as string[], returned: [] as string[] };

@@ -1,8 +1,8 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { RunDir, writeJsonAtomic } from '@cbtm/core';
-import { readTrainProgress } from '@cbtm/train';
+import { RunDir, writeJsonAtomic } from '@cbtm/core/node';
+import { readTrainProgress } from '@cbtm/train/node';
 import { describe, expect, it } from 'vitest';
 import { redactRedisUrl, resolveQueueConnection } from './redis-connection.js';
 import { runIdOf, targetProgress, trainingJobId } from './training-job.js';

@@ -1,8 +1,13 @@
 import { createHash } from 'node:crypto';
 import { basename } from 'node:path';
-import type { RunDir } from '@cbtm/core';
+import type { RunDir } from '@cbtm/core/node';
 import { RunLayout } from '@cbtm/core/node';
-import type { BackendPreference, ExpertTrainSettings, GptConfig, TrainProgress } from '@cbtm/train';
+import type {
+  BackendPreference,
+  ExpertTrainSettings,
+  GptConfig,
+  TrainProgress,
+} from '@cbtm/train/node';
 
 /** Which model of a run one job trains. */
 export type TrainingTarget =
@@ -132,7 +137,7 @@ export async function targetProgress(
   runDir: string,
   target: TrainingTarget,
 ): Promise<TrainProgress & { models: number }> {
-  const { readTrainProgress } = await import('@cbtm/train');
+  const { readTrainProgress } = await import('@cbtm/train/node');
   const states = await Promise.all((await targetDirs(runDir, target)).map(readTrainProgress));
   return {
     models: states.length,

@@ -3,7 +3,7 @@
  * Run: npm run bench -w @cbtm/route
  */
 import { Rng } from '@cbtm/core';
-import { ExactRouter, HnswRouter, type Router } from '@cbtm/route';
+import { ExactRouter, HnswRouter, type Router } from '@cbtm/route/node';
 
 const d = 100;
 

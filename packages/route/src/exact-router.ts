@@ -2,7 +2,6 @@ import { selectNearest, squaredDistanceToRow } from './distance.js';
 import type { RouteOptions, RouteResult, Router } from './router.js';
 import { checkCentroids, checkQuery, resolveRouteOptions } from './router.js';
 import { routeResult } from './routing-weights.js';
-import { writeRouterFiles } from './serialize.js';
 
 /**
  * Brute-force router: computes the distance to every centroid. O(k·d) per query; the
@@ -56,21 +55,5 @@ export class ExactRouter implements Router {
   /** A copy of the centroids. */
   centroids(): Float32Array {
     return Float32Array.from(this.#centroids);
-  }
-
-  /**
-   * Saves `router.json` and `centroids.f32` into `dir`, each written atomically.
-   *
-   * @example
-   * ```ts
-   * await router.save('runs/demo/router');
-   * ```
-   */
-  async save(dir: string): Promise<void> {
-    await writeRouterFiles(
-      dir,
-      { kind: 'exact', k: this.k, dimension: this.dimension },
-      this.#centroids,
-    );
   }
 }

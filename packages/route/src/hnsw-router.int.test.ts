@@ -3,10 +3,10 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ExactRouter } from './exact-router.js';
 import { HnswRouter } from './hnsw-router.js';
 import { buildRouterFromCentroids, loadRouter } from './load-router.js';
 import type { Router } from './router.js';
+import { ExactRouter } from './savable-router.js';
 import { randomUnitRows } from './test-utils/random.js';
 
 const dirs: string[] = [];
@@ -126,7 +126,7 @@ describe('HnswRouter', () => {
   it('does not load the native addon when only imported', () => {
     const script = [
       "import { createRequire } from 'node:module';",
-      `const route = await import(${JSON.stringify(new URL('../dist/index.js', import.meta.url).href)});`,
+      `const route = await import(${JSON.stringify(new URL('../dist/node.js', import.meta.url).href)});`,
       'new route.ExactRouter(new Float32Array([0, 1]), 2, 1).route([0.3]);',
       'const cache = createRequire(import.meta.url).cache;',
       "console.log(Object.keys(cache).some((k) => k.includes('hnswlib-node')) ? 'loaded' : 'clean');",

@@ -3,10 +3,11 @@ import { join } from 'node:path';
 import { CbtmError, InvalidArgumentError } from '@cbtm/core';
 import type { HierarchicalNSW } from 'hnswlib-node';
 import { selectNearest, squaredDistanceToRow } from './distance.js';
-import type { RouteOptions, RouteResult, Router } from './router.js';
+import type { RouteOptions, RouteResult } from './router.js';
 import { checkCentroids, checkQuery, resolveRouteOptions } from './router.js';
+import type { RouterManifest } from './router-format.js';
 import { routeResult } from './routing-weights.js';
-import type { RouterManifest } from './serialize.js';
+import type { SavableRouter } from './savable-router.js';
 import { writeRouterFiles } from './serialize.js';
 
 /**
@@ -99,7 +100,7 @@ function checkPositiveInt(name: string, value: number): void {
  * await router.save('runs/demo/router');
  * ```
  */
-export class HnswRouter implements Router {
+export class HnswRouter implements SavableRouter {
   readonly kind = 'hnsw' as const;
   readonly k: number;
   readonly dimension: number;

@@ -1,12 +1,7 @@
+// The pure entry of @cbtm/route: routing math and the exact router; no node: module, so a
+// browser can load it. Loading, building HNSW routers and saving are in `./node` (node.ts).
 export { selectNearest, squaredDistanceToRow } from './distance.js';
 export { ExactRouter } from './exact-router.js';
-export { defaultHnswRouterOptions, HnswRouter, type HnswRouterOptions } from './hnsw-router.js';
-export {
-  type BuildRouterOptions,
-  buildRouterFromCentroids,
-  defaultBuildRouterOptions,
-  loadRouter,
-} from './load-router.js';
 export {
   defaultRouteOptions,
   type RouteOptions,
@@ -14,7 +9,6 @@ export {
   type Router,
   type RouterKind,
 } from './router.js';
-export { routingWeights } from './routing-weights.js';
 export {
   CENTROIDS_FILE,
   HNSW_INDEX_FILE,
@@ -22,4 +16,5 @@ export {
   ROUTER_MANIFEST_FILE,
   type RouterManifest,
   type SavedHnswParams,
-} from './serialize.js';
+} from './router-format.js';
+export { routingWeights } from './routing-weights.js';

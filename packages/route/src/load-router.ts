@@ -1,8 +1,8 @@
 import { assertUnreachable } from '@cbtm/core';
-import { ExactRouter } from './exact-router.js';
 import type { HnswRouterOptions } from './hnsw-router.js';
 import { HnswRouter } from './hnsw-router.js';
-import type { Router, RouterKind } from './router.js';
+import type { RouterKind } from './router.js';
+import { ExactRouter, type SavableRouter } from './savable-router.js';
 import { readRouterFiles } from './serialize.js';
 
 /**
@@ -14,7 +14,7 @@ import { readRouterFiles } from './serialize.js';
  * router.route(vec, { topK: 2 });
  * ```
  */
-export async function loadRouter(dir: string): Promise<Router> {
+export async function loadRouter(dir: string): Promise<SavableRouter> {
   const { manifest, centroids } = await readRouterFiles(dir);
   switch (manifest.kind) {
     case 'exact':
@@ -70,7 +70,7 @@ export async function buildRouterFromCentroids(
   k: number,
   d: number,
   options: BuildRouterOptions = {},
-): Promise<Router> {
+): Promise<SavableRouter> {
   const kind = options.kind ?? defaultBuildRouterOptions.kind;
   switch (kind) {
     case 'exact':

@@ -76,8 +76,6 @@ export interface Router {
   route(vec: ArrayLike<number>, options?: RouteOptions): RouteResult;
   /** A copy of the centroids, row-major `[k, dimension]`. */
   centroids(): Float32Array;
-  /** Writes the router into `dir` (created if needed); {@link loadRouter} reads it back. */
-  save(dir: string): Promise<void>;
 }
 
 /** Validates options and resolves `topK` to an integer in [1, k]. @internal */

@@ -1,9 +1,20 @@
 import { join } from 'node:path';
 import { balancedAssignment } from '@cbtm/cluster';
-import { createJsonlWriter, type Document, demoCorpusPaths, RunDir, readCorpus } from '@cbtm/core';
-import { TfidfSvdEmbedder } from '@cbtm/embed';
-import { buildRouterFromCentroids } from '@cbtm/route';
-import { type BpeTokenizer, runModelTasks, trainBpeTokenizer, trainExperts } from '@cbtm/train';
+import {
+  createJsonlWriter,
+  type Document,
+  demoCorpusPaths,
+  RunDir,
+  readCorpus,
+} from '@cbtm/core/node';
+import { TfidfSvdEmbedder } from '@cbtm/embed/node';
+import { buildRouterFromCentroids } from '@cbtm/route/node';
+import {
+  type BpeTokenizer,
+  runModelTasks,
+  trainBpeTokenizer,
+  trainExperts,
+} from '@cbtm/train/node';
 
 /** A tiny but real clustered run: what `cbtm cluster` plus the tokenizer stage leave behind. */
 export interface TinyRun {

@@ -9,7 +9,7 @@
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { gunzipSync } from 'node:zlib';
-import { demoCorpusPaths } from '@cbtm/core';
+import { demoCorpusPaths } from '@cbtm/core/node';
 import { PreTrainedTokenizer } from '@huggingface/transformers';
 import { BpeTokenizer, trainBpeTokenizer } from '../dist/tokenizer/index.js';
 

@@ -15,7 +15,7 @@ import { availableParallelism } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as tf from '@tensorflow/tfjs-core';
-import { GptModel, resolveGptConfig, selectBackend, trainLanguageModel } from '../dist/index.js';
+import { GptModel, resolveGptConfig, selectBackend, trainLanguageModel } from '../dist/node.js';
 
 const args = process.argv.slice(2);
 const flag = (name) => args.includes(`--${name}`);

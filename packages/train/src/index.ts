@@ -1,3 +1,7 @@
+// The pure entry of @cbtm/train: the tokenizer, the GPT model (forward pass, load and save
+// through the registered file system), the optimizer and the backend ladder; no node: module,
+// so a browser can load it. Training loops, workers, checkpoints and corpus readers are in
+// `./node` (node.ts), which also registers the Node.js file system.
 export {
   BACKEND_LADDER,
   type BackendName,
@@ -7,6 +11,7 @@ export {
   ensureBackend,
   type SelectBackendOptions,
   selectBackend,
+  setWasmPaths,
 } from './backend/select-backend.js';
 export {
   averageWeights,
@@ -45,44 +50,5 @@ export {
   clipScale,
   defaultAdamWOptions,
 } from './training/adamw.js';
-export { CHECKPOINT_FILE } from './training/checkpoint.js';
-export {
-  defaultEvaluateOptions,
-  type EvaluateLanguageModelOptions,
-  evaluateLanguageModel,
-} from './training/evaluate-language-model.js';
 export type { ExpertTrainSettings } from './training/expert-task.js';
 export { type LrDecay, type LrSchedule, learningRateAt } from './training/lr-schedule.js';
-export {
-  type BlockStreamOptions,
-  type BlockStreamState,
-  collectTokens,
-  evaluationRows,
-  PackedBlockStream,
-} from './training/packed-blocks.js';
-export { openTexts, type TextSource, type TextTokenizer } from './training/text-source.js';
-export {
-  defaultTrainExpertsOptions,
-  type ExpertRunResult,
-  type ModelTask,
-  type RunModelTasksOptions,
-  runModelTasks,
-  type TrainExpertsOptions,
-  type TrainExpertsResult,
-  trainExperts,
-} from './training/train-experts.js';
-export {
-  defaultTrainOptions,
-  type TrainLanguageModelOptions,
-  type TrainResult,
-  trainLanguageModel,
-} from './training/train-language-model.js';
-export {
-  readTrainProgress,
-  readTrainState,
-  readTrainStateIfPresent,
-  TRAIN_STATE_FILE,
-  type TrainHistoryEntry,
-  type TrainProgress,
-  type TrainState,
-} from './training/train-state.js';

@@ -4,8 +4,8 @@ import { join } from 'node:path';
 import { AbortError, type Document, type ProgressEvent } from '@cbtm/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DocSource } from '../doc-source.js';
-import type { Embedder } from '../embedder.js';
 import { loadEmbedder } from '../load-embedder.js';
+import type { SavableEmbedder as Embedder } from '../tfidf-svd-embedder-files.js';
 
 /** What the contract suite needs to know about one adapter. */
 export interface EmbedderContractSubject {

@@ -1,4 +1,4 @@
-import { ExactRouter } from '@cbtm/route';
+import { ExactRouter } from '@cbtm/route/node';
 import { Ensemble } from '../ensemble.js';
 import { ExpertPool } from '../expert-pool.js';
 import { type Routing, UniformRouting } from '../routing.js';

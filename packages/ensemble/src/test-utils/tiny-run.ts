@@ -1,8 +1,8 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { type Document, demoCorpusPaths, readCorpus } from '@cbtm/core';
-import { TfidfSvdEmbedder } from '@cbtm/embed';
-import { buildRouterFromCentroids } from '@cbtm/route';
+import { type Document, demoCorpusPaths, readCorpus } from '@cbtm/core/node';
+import { TfidfSvdEmbedder } from '@cbtm/embed/node';
+import { buildRouterFromCentroids } from '@cbtm/route/node';
 import { type BpeTokenizer, GptModel, selectBackend, trainBpeTokenizer } from '@cbtm/train';
 
 /** Options of {@link buildTinyRun}. */

@@ -1,8 +1,14 @@
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type Document, demoCorpusPaths, RunDir, readCorpus, readJsonFile } from '@cbtm/core';
-import { pathExists } from '@cbtm/core/node';
+import {
+  type Document,
+  demoCorpusPaths,
+  pathExists,
+  RunDir,
+  readCorpus,
+  readJsonFile,
+} from '@cbtm/core/node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { resolveConfig } from '../config/load-config.js';
 import { corpusSource } from '../corpus-source.js';

@@ -1,5 +1,4 @@
-import { readJsonFile } from '@cbtm/core';
-import { RunLayout } from '@cbtm/core/node';
+import { RunLayout, readJsonFile } from '@cbtm/core/node';
 import type { CommandContext } from '../cli.js';
 import { loadConfig } from '../config/load-config.js';
 import { formatSkipped, type SkippedRecords } from '../corpus-source.js';

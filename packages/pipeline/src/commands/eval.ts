@@ -1,5 +1,11 @@
-import { CbtmError, hashConfig, readCorpus, readJsonFile, writeJsonAtomic } from '@cbtm/core';
-import { RunLayout } from '@cbtm/core/node';
+import {
+  CbtmError,
+  hashConfig,
+  RunLayout,
+  readCorpus,
+  readJsonFile,
+  writeJsonAtomic,
+} from '@cbtm/core/node';
 import type { CommandContext } from '../cli.js';
 import type { TopK } from '../config/schema.js';
 import { corpusFingerprint } from '../corpus-source.js';

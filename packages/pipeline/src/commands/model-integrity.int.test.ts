@@ -1,7 +1,7 @@
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { RunDir } from '@cbtm/core';
+import { RunDir } from '@cbtm/core/node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EvalResults } from '../results.js';
 import { runPipeline } from '../run-pipeline.js';

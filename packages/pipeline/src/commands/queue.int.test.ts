@@ -1,9 +1,9 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { RunDir } from '@cbtm/core';
+import { RunDir } from '@cbtm/core/node';
 import { describeWithProgram, REDIS_SERVER, startRedis, type TestRedis } from '@cbtm/testing';
-import { readTrainState } from '@cbtm/train';
+import { readTrainState } from '@cbtm/train/node';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { runPipeline } from '../run-pipeline.js';
 import { captureContext } from '../test-utils/capture-context.js';

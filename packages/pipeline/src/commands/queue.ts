@@ -117,7 +117,7 @@ export async function queueEnqueueCommand(
   }
   let seedFrom: string | undefined;
   if (config.train.seedTokens > 0) {
-    const { readTrainProgress } = await import('@cbtm/train');
+    const { readTrainProgress } = await import('@cbtm/train/node');
     if (!(await readTrainProgress(layout.seed)).done) {
       throw new CbtmError(
         'E_STAGE_MISSING',

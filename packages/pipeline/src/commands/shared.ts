@@ -1,5 +1,5 @@
 import { resolve } from 'node:path';
-import { CbtmError, RunDir } from '@cbtm/core';
+import { CbtmError, RunDir } from '@cbtm/core/node';
 import type { CommandContext } from '../cli.js';
 import { type ConfigOverride, resolveConfig } from '../config/load-config.js';
 import type { CbtmConfig } from '../config/schema.js';

@@ -1,5 +1,4 @@
-import { CbtmError, type RunDir } from '@cbtm/core';
-import { RunLayout } from '@cbtm/core/node';
+import { CbtmError, type RunDir, RunLayout } from '@cbtm/core/node';
 import type { CommandContext } from '../cli.js';
 import { runStages, stageContext } from '../run-pipeline.js';
 import { STAGES } from '../stages/all-stages.js';
@@ -99,7 +98,7 @@ export async function trainCommand(opts: TrainCommandOptions, ctx: CommandContex
 /** Experts whose `train-state.json` does not say done (none once the experts stage is). */
 async function untrainedExperts(run: RunDir): Promise<number[]> {
   if (run.stageDone('experts')) return [];
-  const { readTrainProgress } = await import('@cbtm/train');
+  const { readTrainProgress } = await import('@cbtm/train/node');
   const layout = new RunLayout(run.dir);
   const out: number[] = [];
   for (const j of await layout.shardIds()) {

@@ -1,7 +1,11 @@
 import { defaultBalancedKMeansOptions } from '@cbtm/cluster';
-import { defaultReadCorpusOptions } from '@cbtm/core';
-import { defaultBuildRouterOptions, defaultRouteOptions } from '@cbtm/route';
-import { defaultBpeTrainOptions, defaultGptConfig, defaultTrainExpertsOptions } from '@cbtm/train';
+import { defaultReadCorpusOptions } from '@cbtm/core/node';
+import { defaultBuildRouterOptions, defaultRouteOptions } from '@cbtm/route/node';
+import {
+  defaultBpeTrainOptions,
+  defaultGptConfig,
+  defaultTrainExpertsOptions,
+} from '@cbtm/train/node';
 import { z } from 'zod';
 
 // Defaults: a setting that is a package option under another name takes that package's

@@ -15,21 +15,21 @@ import {
   CbtmError,
   InvalidArgumentError,
   type LongRunOptions,
+  pathExists,
   progressReporter,
   RunDir,
   RunDirError,
+  RunLayout,
   readCorpus,
   throwIfAborted,
-} from '@cbtm/core';
-import { pathExists, RunLayout } from '@cbtm/core/node';
-import { ENGLISH_STOP_WORDS, loadEmbedder, NUMBER_TOKEN, TfidfSvdEmbedder } from '@cbtm/embed';
-import { loadRouter } from '@cbtm/route';
+} from '@cbtm/core/node';
+import { loadEmbedder, TfidfSvdEmbedder, toTermRows } from '@cbtm/embed/node';
+import { loadRouter } from '@cbtm/route/node';
 import { MODEL_JSON } from '@cbtm/train';
 import {
   type ExportedFile,
   WEB_DEMO_FORMAT,
   WEB_DEMO_VERSION,
-  WEB_EMBEDDER_FORMAT,
   type WebDemoManifest,
   type WebEmbedderJson,
 } from './web-format.js';
@@ -206,52 +206,23 @@ async function swapInto(tmp: string, out: string): Promise<void> {
   if (moved) await rm(old, { recursive: true, force: true });
 }
 
-/**
- * The browser's tf-idf model: per term t the row idf_t · (SVD component column t), so the
- * page embeds a text as the normalized sum of its terms' rows.
- */
+/** The embedder as term rows (@cbtm/embed's `toTermRows`); the error names the folder. */
 function webEmbedder(
   embedder: TfidfSvdEmbedder,
   embedderDir: string,
 ): { json: WebEmbedderJson; rows: Uint8Array } {
-  const v = embedder.vectorizer;
-  const o = v.options;
-  const minRun = v.analyzer.pattern.wordRunMinLength;
-  if (minRun === null || o.ngramRange[0] !== 1 || o.ngramRange[1] !== 1) {
-    throw new CbtmError(
-      'E_FORMAT',
-      `${embedderDir}: the in-browser demo supports tf-idf over single words matched by \\b\\w{n,}\\b (the default); this embedder uses token pattern ${JSON.stringify(o.tokenPattern)} and n-grams ${JSON.stringify(o.ngramRange)}.`,
-    );
+  try {
+    const { json, rows } = toTermRows(embedder, 'embedder.f32');
+    return { json, rows: float32LE(rows) };
+  } catch (err) {
+    if (err instanceof CbtmError && err.code === 'E_FORMAT')
+      throw new CbtmError(
+        'E_FORMAT',
+        `${embedderDir}: the in-browser demo needs term rows. ${err.message}`,
+        { cause: err },
+      );
+    throw err;
   }
-  const V = v.nFeatures;
-  const d = embedder.dimension;
-  const comps = embedder.svd.components; // [d, V]
-  const idf = v.idf;
-  const rows = new Float32Array(V * d);
-  for (let t = 0; t < V; t++) {
-    const w = idf ? idf[t]! : 1;
-    for (let c = 0; c < d; c++) rows[t * d + c] = w * comps[c * V + t]!;
-  }
-  const stopWords = o.stopWords === 'english' ? [...ENGLISH_STOP_WORDS] : [...(o.stopWords ?? [])];
-  return {
-    json: {
-      format: WEB_EMBEDDER_FORMAT,
-      version: 1,
-      kind: 'tfidf-svd',
-      dimension: d,
-      sublinearTf: o.sublinearTf,
-      analyzer: {
-        lowercase: o.lowercase,
-        minTokenLength: minRun,
-        numberNormalize: o.numberNormalize,
-        numberToken: NUMBER_TOKEN,
-        stopWords,
-      },
-      terms: [...v.featureNames],
-      rows: 'embedder.f32',
-    },
-    rows: float32LE(rows),
-  };
 }
 
 /** The most common `domain` per cluster, from `clusters/metrics.json`'s contingency table. */

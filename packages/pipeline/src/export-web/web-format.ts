@@ -1,9 +1,11 @@
+import { TERM_ROWS_FORMAT, type TermRowsJson } from '@cbtm/embed';
+
 /** `format` of an export's `manifest.json`. */
 export const WEB_DEMO_FORMAT = 'cbtm-web-demo';
 /** Version of the export format this build writes. */
 export const WEB_DEMO_VERSION = 1;
-/** `format` of an export's `embedder.json`. */
-export const WEB_EMBEDDER_FORMAT = 'cbtm-web-embedder';
+/** `format` of an export's `embedder.json` (`@cbtm/embed`'s term rows). */
+export const WEB_EMBEDDER_FORMAT = TERM_ROWS_FORMAT;
 
 /**
  * `manifest.json` of a browser export: where every file is, the routing defaults, and a label
@@ -49,9 +51,8 @@ export interface WebDemoManifest {
 }
 
 /**
- * `embedder.json` of a browser export: a fitted tf-idf + SVD embedder as one row per term,
- * row_t = idf_t · SVD component column t, so the embedding of a text is the L2-normalized
- * sum of the rows of its terms (counted with multiplicity).
+ * `embedder.json` of a browser export: the fitted tf-idf + SVD embedder as term rows, the
+ * format `@cbtm/embed` owns (`toTermRows` / `fromTermRows`).
  *
  * @example
  * ```ts
@@ -59,27 +60,7 @@ export interface WebDemoManifest {
  * e.terms.length * e.dimension * 4; // bytes of e.rows
  * ```
  */
-export interface WebEmbedderJson {
-  readonly format: typeof WEB_EMBEDDER_FORMAT;
-  readonly version: 1;
-  readonly kind: 'tfidf-svd';
-  readonly dimension: number;
-  /** `1 + ln(tf)` instead of raw counts. */
-  readonly sublinearTf: boolean;
-  readonly analyzer: {
-    readonly lowercase: boolean;
-    /** Tokens are maximal runs of at least this many Python word characters ([\p{L}\p{N}_]). */
-    readonly minTokenLength: number;
-    /** Tokens starting with a digit become `numberToken`. */
-    readonly numberNormalize: boolean;
-    readonly numberToken: string;
-    readonly stopWords: readonly string[];
-  };
-  /** Terms, in row order. */
-  readonly terms: readonly string[];
-  /** float32 little-endian [terms.length, dimension]. */
-  readonly rows: string;
-}
+export type WebEmbedderJson = TermRowsJson;
 
 /** One file of an export. */
 export interface ExportedFile {

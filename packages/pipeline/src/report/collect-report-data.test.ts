@@ -1,7 +1,7 @@
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { demoCorpusPaths, readCorpus } from '@cbtm/core';
+import { demoCorpusPaths, readCorpus } from '@cbtm/core/node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { resolveConfig } from '../config/load-config.js';
 import { openRun, runStages, stageContext } from '../run-pipeline.js';

@@ -1,7 +1,6 @@
 import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
-import { deriveSeed, Rng, type RunDir, readJsonFile } from '@cbtm/core';
-import { pathExists, RunLayout } from '@cbtm/core/node';
+import { deriveSeed, pathExists, Rng, type RunDir, RunLayout, readJsonFile } from '@cbtm/core/node';
 import type { EvalResults } from '../results.js';
 import { readEmbeddings } from '../stages/embeddings-file.js';
 import type { EmbeddingMap, LossCurve, ReportData } from './report-data.js';
@@ -43,7 +42,7 @@ async function lossCurve(
   name: string,
   group: LossCurve['group'],
 ): Promise<LossCurve | null> {
-  const { readTrainStateIfPresent } = await import('@cbtm/train');
+  const { readTrainStateIfPresent } = await import('@cbtm/train/node');
   const state: TrainStateLike | null = await readTrainStateIfPresent(dir);
   if (!state) return null;
   const perStep = (state.hyperparameters?.batchSize ?? 1) * (state.config?.contextLength ?? 1);
@@ -68,7 +67,7 @@ async function lossCurve(
 export async function collectLossCurves(
   run: RunDir,
 ): Promise<{ curves: LossCurve[]; backend: string | null }> {
-  const { readTrainStateIfPresent } = await import('@cbtm/train');
+  const { readTrainStateIfPresent } = await import('@cbtm/train/node');
   const layout = new RunLayout(run.dir);
   const curves: LossCurve[] = [];
   const add = (c: LossCurve | null) => {

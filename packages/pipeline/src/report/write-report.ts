@@ -1,5 +1,4 @@
-import { type RunDir, writeFileAtomic } from '@cbtm/core';
-import { RunLayout } from '@cbtm/core/node';
+import { type RunDir, RunLayout, writeFileAtomic } from '@cbtm/core/node';
 import { collectReportData } from './collect-report-data.js';
 import { renderReportHtml } from './render-report.js';
 

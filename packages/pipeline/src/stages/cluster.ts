@@ -1,8 +1,7 @@
 import { readFile, rm } from 'node:fs/promises';
 import { relative } from 'node:path';
 import { CENTROIDS_FILE } from '@cbtm/cluster';
-import { CbtmError, InvalidArgumentError, writeJsonAtomic } from '@cbtm/core';
-import { RunLayout } from '@cbtm/core/node';
+import { CbtmError, InvalidArgumentError, RunLayout, writeJsonAtomic } from '@cbtm/core/node';
 import type { ClusterMetricsFile } from './cluster-files.js';
 import { readEmbeddings } from './embeddings-file.js';
 import type { StageDefinition } from './stage.js';
@@ -17,7 +16,7 @@ interface FitAssignmentsFile {
 
 /**
  * Fits balanced k-means on (a seeded sample of) the document embeddings: `<run>/clusters/`
- * (the centroids, via `ClusterModel.save`, and `fit.json`). When the fit covered every
+ * (the centroids, via `saveClusterModel`, and `fit.json`). When the fit covered every
  * document, its balanced assignment goes to `clusters/fit-assignments.json`, and the shard
  * stage uses it as is.
  */
@@ -28,7 +27,9 @@ export const clusterStage: StageDefinition = {
   enabled: () => true,
   stageConfig: ({ config }) => ({ cluster: config.cluster, seed: config.seed }),
   async execute({ run, config, signal, onProgress }) {
-    const { clusterSizes, fitBalancedKMeans } = await import('@cbtm/cluster');
+    const { clusterSizes, fitBalancedKMeans, saveClusterModel } = await import(
+      '@cbtm/cluster/node'
+    );
     const layout = new RunLayout(run.dir);
     await rm(layout.clusters('assignments.jsonl'), { force: true });
     const emb = await readEmbeddings(run);
@@ -54,7 +55,7 @@ export const clusterStage: StageDefinition = {
       ...(signal ? { signal } : {}),
       ...(onProgress ? { onProgress } : {}),
     });
-    await fit.model.save(layout.clusters());
+    await saveClusterModel(fit.model, layout.clusters());
     const fittedAll = fit.sampleIndices === undefined;
     if (fittedAll) {
       const file: FitAssignmentsFile = { documents: n, clusters: Array.from(fit.assignments) };
@@ -103,9 +104,9 @@ export const shardStage: StageDefinition = {
   enabled: () => true,
   stageConfig: () => ({}),
   async execute({ run, corpus, signal, onProgress }) {
-    const { assignCorpus, ClusterModel } = await import('@cbtm/cluster');
+    const { assignCorpus, loadClusterModel } = await import('@cbtm/cluster/node');
     const layout = new RunLayout(run.dir);
-    const model = await ClusterModel.load(layout.clusters());
+    const model = await loadClusterModel(layout.clusters());
     const emb = await readEmbeddings(run);
     const { n } = emb.index;
     const fitted = await readFitAssignments(run.path(FIT_ASSIGNMENTS), n, model.k);
@@ -116,7 +117,7 @@ export const shardStage: StageDefinition = {
     // assigned too, so every document of the corpus has a cluster; they stay out of the shards.
     const heldOut = corpus.valid === null && corpus.holdout > 0;
     const embedder = heldOut
-      ? await (await import('@cbtm/embed')).loadEmbedder(layout.embedder)
+      ? await (await import('@cbtm/embed/node')).loadEmbedder(layout.embedder)
       : undefined;
     const assigned = await assignCorpus(corpus.trainDocs(), model, run.dir, {
       assignments: clusters,

@@ -24,7 +24,7 @@ export const embedStage: StageDefinition = {
     seed: config.seed,
   }),
   async execute({ run, config, corpus, signal, onProgress, log }) {
-    const embed = await import('@cbtm/embed');
+    const embed = await import('@cbtm/embed/node');
     const { embedder: kind, dimension, model, sample } = config.embed;
     // One cheap counting pass, so impossible settings fail before any fitting.
     let documents = 0;
@@ -47,7 +47,7 @@ export const embedStage: StageDefinition = {
         `embed.dimension = ${dimension} is larger than the number of training documents (${documents}). Set embed.dimension ≤ ${documents} in the config.`,
       );
     }
-    let embedder: import('@cbtm/embed').Embedder;
+    let embedder: import('@cbtm/embed/node').SavableEmbedder;
     if (kind === 'tfidf') {
       embedder = await embed.TfidfSvdEmbedder.fit(corpus.trainDocs(), {
         nComponents: dimension,

@@ -1,5 +1,5 @@
 import { readFile } from 'node:fs/promises';
-import type { RunDir } from '@cbtm/core';
+import type { RunDir } from '@cbtm/core/node';
 import {
   CbtmError,
   createFileWriter,
@@ -7,7 +7,7 @@ import {
   readCorpus,
   readJsonFile,
   writeJsonAtomic,
-} from '@cbtm/core';
+} from '@cbtm/core/node';
 
 /** `<run>/embeddings/`: one L2-normalized vector per training document, in corpus order. */
 export const EMBEDDINGS_DIR = 'embeddings';

@@ -1,5 +1,11 @@
-import { CbtmError, type Document, readJsonFile, writeJsonAtomic } from '@cbtm/core';
-import { pathExists, RunLayout } from '@cbtm/core/node';
+import {
+  CbtmError,
+  type Document,
+  pathExists,
+  RunLayout,
+  readJsonFile,
+  writeJsonAtomic,
+} from '@cbtm/core/node';
 import type { EvalMethod } from '@cbtm/ensemble';
 import type { CbtmConfig, TopK } from '../config/schema.js';
 import { modelChecksums } from '../model-files.js';

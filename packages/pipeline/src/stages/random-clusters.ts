@@ -1,6 +1,5 @@
 import { relative } from 'node:path';
-import { writeJsonAtomic } from '@cbtm/core';
-import { RunLayout } from '@cbtm/core/node';
+import { RunLayout, writeJsonAtomic } from '@cbtm/core/node';
 import { readEmbeddings } from './embeddings-file.js';
 import type { StageContext } from './stage.js';
 
@@ -12,7 +11,7 @@ import type { StageContext } from './stage.js';
  */
 export async function prepareRandomClusters(ctx: StageContext): Promise<void> {
   const { run, config, corpus, signal } = ctx;
-  const { assignCorpus, clusterMeans, randomClusters } = await import('@cbtm/cluster');
+  const { assignCorpus, clusterMeans, randomClusters } = await import('@cbtm/cluster/node');
   const layout = new RunLayout(run.dir);
   const k = config.cluster.k;
   const emb = await readEmbeddings(run);
@@ -30,7 +29,7 @@ export async function prepareRandomClusters(ctx: StageContext): Promise<void> {
     ...(signal ? { signal } : {}),
   });
   await writeJsonAtomic(layout.random('sizes.json'), { k, sizes: Array.from(assigned.sizes) });
-  const { buildRouterFromCentroids } = await import('@cbtm/route');
+  const { buildRouterFromCentroids } = await import('@cbtm/route/node');
   const router = await buildRouterFromCentroids(clusterMeans(emb.vectors, n, d, groups, k), k, d, {
     kind: config.router.kind,
   });

@@ -10,11 +10,11 @@ export const routerStage: StageDefinition = {
   stageConfig: ({ config }) => ({ router: config.router }),
   async execute({ run, config }) {
     const layout = new RunLayout(run.dir);
-    const [{ ClusterModel }, { buildRouterFromCentroids }] = await Promise.all([
-      import('@cbtm/cluster'),
-      import('@cbtm/route'),
+    const [{ loadClusterModel }, { buildRouterFromCentroids }] = await Promise.all([
+      import('@cbtm/cluster/node'),
+      import('@cbtm/route/node'),
     ]);
-    const model = await ClusterModel.load(layout.clusters());
+    const model = await loadClusterModel(layout.clusters());
     const router = await buildRouterFromCentroids(model.centroids, model.k, model.dimension, {
       kind: config.router.kind,
     });

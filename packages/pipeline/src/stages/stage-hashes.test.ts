@@ -1,7 +1,7 @@
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { RunDir } from '@cbtm/core';
+import { RunDir } from '@cbtm/core/node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { resolveConfig } from '../config/load-config.js';
 import type { CbtmConfigInput } from '../config/schema.js';

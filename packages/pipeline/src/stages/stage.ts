@@ -6,7 +6,7 @@ import {
   readJsonFile,
   throwIfAborted,
   writeJsonAtomic,
-} from '@cbtm/core';
+} from '@cbtm/core/node';
 import type { CbtmConfig } from '../config/schema.js';
 import type { CorpusSource } from '../corpus-source.js';
 

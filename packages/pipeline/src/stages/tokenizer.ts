@@ -17,7 +17,7 @@ export const tokenizerStage: StageDefinition = {
     seed: config.seed,
   }),
   async execute({ run, config, corpus, signal, onProgress }) {
-    const { trainBpeTokenizer } = await import('@cbtm/train');
+    const { trainBpeTokenizer } = await import('@cbtm/train/node');
     const tokenizer = await trainBpeTokenizer(corpus.trainDocs(), {
       vocabSize: config.tokenizer.vocabSize,
       sampleBytes: config.tokenizer.sampleBytes,

@@ -1,6 +1,5 @@
 import { join } from 'node:path';
-import { CbtmError, sha256File, throwIfAborted } from '@cbtm/core';
-import { pathExists, RunLayout } from '@cbtm/core/node';
+import { CbtmError, pathExists, RunLayout, sha256File, throwIfAborted } from '@cbtm/core/node';
 import type { CbtmConfig } from '../config/schema.js';
 import { prepareRandomClusters } from './random-clusters.js';
 import {
@@ -63,7 +62,7 @@ async function trainingInputs(ctx: StageContext) {
  * its weights); fails with a clear error when the folder holds no trained model.
  */
 async function seedFromChecksum(dir: string): Promise<string> {
-  const { MODEL_JSON, WEIGHTS_BIN } = await import('@cbtm/train');
+  const { MODEL_JSON, WEIGHTS_BIN } = await import('@cbtm/train/node');
   const sums: string[] = [];
   for (const name of [MODEL_JSON, WEIGHTS_BIN]) {
     const file = join(dir, name);
@@ -149,7 +148,7 @@ interface ModelStatus {
 }
 
 async function modelStatus(name: string, dir: string): Promise<ModelStatus> {
-  const { readTrainProgress } = await import('@cbtm/train');
+  const { readTrainProgress } = await import('@cbtm/train/node');
   const { done, step } = await readTrainProgress(dir);
   return { name, dir, done, step };
 }
@@ -245,7 +244,7 @@ async function trainStageModels(
   const seedPending = running('seed') && unfinished('seed');
   // The seed stage may run alone (e.g. before queueing experts on workers).
   if (experts.length > 0 || dense || random.length > 0 || seedPending) {
-    const train = await import('@cbtm/train');
+    const train = await import('@cbtm/train/node');
     const tasks = train.runModelTasks(run.dir, {
       totalTokens: config.train.tokens + (seedPending ? config.train.seedTokens : 0),
       shards: all,

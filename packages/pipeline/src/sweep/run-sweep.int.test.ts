@@ -1,7 +1,7 @@
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type ProgressEvent, RunDir, readJsonFile, sha256Path } from '@cbtm/core';
+import { type ProgressEvent, RunDir, readJsonFile, sha256Path } from '@cbtm/core/node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tinyConfig } from '../test-utils/tiny-config.js';
 import { runSweep, type SweepRunResult } from './run-sweep.js';

@@ -6,7 +6,7 @@ import {
   throwIfAborted,
   writeFileAtomic,
   writeJsonAtomic,
-} from '@cbtm/core';
+} from '@cbtm/core/node';
 import type { CbtmConfig } from '../config/schema.js';
 import { type PipelineResult, runPipeline } from '../run-pipeline.js';
 import type { StageName, StageReport } from '../stages/stage.js';
@@ -95,7 +95,7 @@ function seedTokensFor(base: CbtmConfig, sweep: SweepConfig['sweep'], tokens: nu
 }
 
 async function trainedTokens(dirs: readonly string[]): Promise<number> {
-  const { readTrainState } = await import('@cbtm/train');
+  const { readTrainState } = await import('@cbtm/train/node');
   let tokens = 0;
   for (const dir of dirs) tokens += (await readTrainState(dir).catch(() => null))?.tokens ?? 0;
   return tokens;

@@ -1,7 +1,6 @@
 import { copyFile, cp, mkdir, readdir, rename, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { RunDir, RunDirError } from '@cbtm/core';
-import { pathExists } from '@cbtm/core/node';
+import { pathExists, RunDir, RunDirError } from '@cbtm/core/node';
 import { STAGES } from '../stages/all-stages.js';
 import type { StageName } from '../stages/stage.js';
 

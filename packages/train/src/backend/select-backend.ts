@@ -1,5 +1,3 @@
-import { createRequire } from 'node:module';
-import { dirname } from 'node:path';
 import { CbtmError, InvalidArgumentError } from '@cbtm/core';
 import * as tf from '@tensorflow/tfjs-core';
 
@@ -72,6 +70,24 @@ const NATIVE_PACKAGE: Record<'tensorflow-gpu' | 'tensorflow', string> = {
 };
 
 let selected: BackendName | undefined;
+// Where the wasm backend finds its .wasm files; the ./node entry points it at the installed
+// package (node-platform.ts). Unset, tfjs-backend-wasm looks next to its own script.
+let wasmPaths: string | Readonly<Record<string, string>> | undefined;
+
+/**
+ * Sets where the wasm backend loads its `.wasm` files from, before {@link selectBackend} starts
+ * it: a URL or folder prefix, or a map from file name to URL (what a bundler's asset URLs give).
+ * `@cbtm/train/node` sets it to the installed package's folder.
+ *
+ * @example
+ * ```ts
+ * setWasmPaths('/assets/tfjs-wasm/');
+ * await selectBackend('wasm');
+ * ```
+ */
+export function setWasmPaths(prefix: string | Readonly<Record<string, string>> | undefined): void {
+  wasmPaths = prefix;
+}
 let selecting: Promise<BackendName> | undefined;
 
 /** Why one rung of the ladder could not be used, in a few words (never a stack trace). */
@@ -92,10 +108,7 @@ async function tryNative(name: 'tensorflow-gpu' | 'tensorflow'): Promise<void> {
 async function tryWasm(): Promise<void> {
   const wasm = await import('@tensorflow/tfjs-backend-wasm');
   await import('./register-kernels.js');
-  const require = createRequire(import.meta.url);
-  const dir = dirname(require.resolve('@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm'));
-  // Node cannot start wasm threads; the plain SIMD binary is the one that runs here.
-  wasm.setWasmPaths(`${dir}/`);
+  if (wasmPaths !== undefined) wasm.setWasmPaths(wasmPaths as string | Record<string, string>);
   if (!(await tf.setBackend('wasm'))) throw new Error('backend failed to initialise');
 }
 

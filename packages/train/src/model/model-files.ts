@@ -1,6 +1,4 @@
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
-import { CbtmError, readJsonFile, writeFileAtomic, writeJsonAtomic } from '@cbtm/core';
+import { CbtmError, fileSystem } from '@cbtm/core';
 import { type GptConfig, gptParamSpecs, resolveGptConfig } from './gpt-config.js';
 
 /**
@@ -81,16 +79,18 @@ export async function writeModelFiles(
     modelTopology: { class_name: 'CbtmGpt', config },
     weightsManifest: [{ paths: [WEIGHTS_BIN], weights: manifest }],
   };
-  await writeFileAtomic(join(dir, WEIGHTS_BIN), new Uint8Array(data.buffer));
-  await writeJsonAtomic(join(dir, MODEL_JSON), json);
+  const fs = fileSystem();
+  await fs.writeAtomic(fs.join(dir, WEIGHTS_BIN), new Uint8Array(data.buffer));
+  await fs.writeJsonAtomic(fs.join(dir, MODEL_JSON), json);
 }
 
 /** Reads model.json + weights from `dir`; the error names the file and what to do. */
 export async function readModelFiles(
   dir: string,
 ): Promise<{ config: GptConfig; weights: Map<string, Float32Array> }> {
-  const file = join(dir, MODEL_JSON);
-  const json = await readJsonFile<Partial<GptModelJson>>(file);
+  const fs = fileSystem();
+  const file = fs.join(dir, MODEL_JSON);
+  const json = await fs.readJson<Partial<GptModelJson>>(file);
   if (
     json.format !== 'cbtm-gpt' ||
     json.version !== 1 ||
@@ -105,10 +105,15 @@ export async function readModelFiles(
   const config = resolveGptConfig(json.modelTopology.config);
   const weights = new Map<string, Float32Array>();
   for (const group of json.weightsManifest) {
-    const buffers = await Promise.all(group.paths.map((p) => readFile(join(dir, p))));
-    const bytes = Buffer.concat(buffers);
-    const aligned = new Float32Array(bytes.byteLength / 4);
-    new Uint8Array(aligned.buffer).set(bytes);
+    const buffers = await Promise.all(group.paths.map((p) => fs.readBytes(fs.join(dir, p))));
+    const byteLength = buffers.reduce((n, b) => n + b.byteLength, 0);
+    const aligned = new Float32Array(byteLength / 4);
+    const view = new Uint8Array(aligned.buffer);
+    let at = 0;
+    for (const b of buffers) {
+      view.set(b, at);
+      at += b.byteLength;
+    }
     let offset = 0;
     for (const spec of group.weights) {
       if (spec.dtype !== 'float32')

@@ -1,6 +1,4 @@
-import { mkdir } from 'node:fs/promises';
-import { join } from 'node:path';
-import { InvalidArgumentError, readJsonFile, writeJsonAtomic } from '@cbtm/core';
+import { fileSystem, InvalidArgumentError } from '@cbtm/core';
 import { bytesToTokenString, preTokenize, utf8 } from './byte-level.js';
 import { MergeTable, NO_MERGE } from './merge-table.js';
 import {
@@ -389,7 +387,7 @@ export class BpeTokenizer {
    * ```
    */
   async save(file: string): Promise<void> {
-    await writeJsonAtomic(file, this.toJSON());
+    await fileSystem().writeJsonAtomic(file, this.toJSON());
   }
 
   /**
@@ -402,9 +400,9 @@ export class BpeTokenizer {
    * ```
    */
   async saveForTransformers(dir: string): Promise<void> {
-    await mkdir(dir, { recursive: true });
-    await writeJsonAtomic(join(dir, 'tokenizer.json'), this.toJSON());
-    await writeJsonAtomic(join(dir, 'tokenizer_config.json'), this.toTokenizerConfig());
+    const fs = fileSystem();
+    await fs.writeJsonAtomic(fs.join(dir, 'tokenizer.json'), this.toJSON());
+    await fs.writeJsonAtomic(fs.join(dir, 'tokenizer_config.json'), this.toTokenizerConfig());
   }
 
   /**
@@ -417,7 +415,7 @@ export class BpeTokenizer {
    * ```
    */
   static async load(file: string, options: LoadTokenizerOptions = {}): Promise<BpeTokenizer> {
-    const json = await readJsonFile(file);
+    const json = await fileSystem().readJson(file);
     return new BpeTokenizer(
       vocabularyFromJson(json, { ...defaultLoadTokenizerOptions, ...options }, file),
     );

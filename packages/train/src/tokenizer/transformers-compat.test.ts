@@ -3,7 +3,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
-import { demoCorpusPaths, Rng } from '@cbtm/core';
+import { demoCorpusPaths, Rng } from '@cbtm/core/node';
 import { AutoTokenizer, env, PreTrainedTokenizer } from '@huggingface/transformers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { BpeTokenizer } from './bpe-tokenizer.js';

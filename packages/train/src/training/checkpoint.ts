@@ -1,6 +1,6 @@
 import { access, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { CbtmError, writeFileAtomic } from '@cbtm/core';
+import { CbtmError, writeFileAtomic } from '@cbtm/core/node';
 
 /**
  * File name of the training checkpoint inside a model directory.

@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { demoCorpusPaths, readCorpus } from '@cbtm/core';
+import { demoCorpusPaths, readCorpus } from '@cbtm/core/node';
 import { describe, expect, it } from 'vitest';
 import { GptModel } from '../model/gpt-model.js';
 import { onBackend } from '../test-utils/backends.js';

@@ -7,6 +7,7 @@ import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CbtmError } from '@cbtm/core';
 import { selectBackend } from '../backend/select-backend.js';
+import '../node-platform.js';
 import { GptModel } from '../model/gpt-model.js';
 import { BpeTokenizer } from '../tokenizer/index.js';
 import { CHECKPOINT_FILE } from './checkpoint.js';

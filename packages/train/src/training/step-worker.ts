@@ -4,6 +4,7 @@
  */
 import { parentPort } from 'node:worker_threads';
 import { selectBackend } from '../backend/select-backend.js';
+import '../node-platform.js';
 import type { GptConfig } from '../model/gpt-config.js';
 import { GptModel } from '../model/gpt-model.js';
 import type { StepRequest, StepWorkerInit, StepWorkerReply } from './step-runner.js';

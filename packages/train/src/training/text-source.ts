@@ -1,4 +1,4 @@
-import { CbtmError, type Document, readCorpus } from '@cbtm/core';
+import { CbtmError, type Document, readCorpus } from '@cbtm/core/node';
 
 /**
  * Where training text comes from: a corpus path (`.jsonl`, `.jsonl.gz`, `.txt` or a folder),

@@ -7,9 +7,10 @@ import {
   InvalidArgumentError,
   type LongRunOptions,
   type ProgressEvent,
+  pathExists,
+  RunLayout,
   writeJsonAtomic,
-} from '@cbtm/core';
-import { pathExists, RunLayout } from '@cbtm/core/node';
+} from '@cbtm/core/node';
 import type { BackendName, BackendPreference } from '../backend/select-backend.js';
 import { type GptConfig, resolveGptConfig } from '../model/gpt-config.js';
 import { BpeTokenizer } from '../tokenizer/index.js';

@@ -1,7 +1,7 @@
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { writeJsonAtomic } from '@cbtm/core';
+import { writeJsonAtomic } from '@cbtm/core/node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   readTrainProgress,

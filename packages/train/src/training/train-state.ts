@@ -1,6 +1,5 @@
 import { join } from 'node:path';
-import { readJsonFile, writeJsonAtomic } from '@cbtm/core';
-import { pathExists } from '@cbtm/core/node';
+import { pathExists, readJsonFile, writeJsonAtomic } from '@cbtm/core/node';
 import type { BackendName } from '../backend/select-backend.js';
 import type { GptConfig } from '../model/gpt-config.js';
 

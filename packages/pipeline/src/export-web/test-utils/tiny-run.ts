@@ -1,8 +1,8 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { createJsonlWriter, demoCorpusPath, Rng, RunDir, readCorpus } from '@cbtm/core';
-import { TfidfSvdEmbedder } from '@cbtm/embed';
-import { ExactRouter } from '@cbtm/route';
+import { createJsonlWriter, demoCorpusPath, Rng, RunDir, readCorpus } from '@cbtm/core/node';
+import { TfidfSvdEmbedder } from '@cbtm/embed/node';
+import { ExactRouter } from '@cbtm/route/node';
 import { GptModel, gptParamSpecs, resolveGptConfig, trainBpeTokenizer } from '@cbtm/train';
 
 /**
