@@ -1,7 +1,7 @@
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { sha256Path } from '@cbtm/core';
+import { sha256Path } from '@cbtm/core/node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { evaluate } from './evaluate.js';
 import { readExpertSet, removeExpert, restoreExpert } from './expert-set-file.js';

@@ -1,7 +1,7 @@
 import { mkdir, readFile, rename, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { CbtmError, InvalidArgumentError, RunDirError, writeJsonAtomic } from '@cbtm/core';
-import { pathExists, RunLayout } from '@cbtm/core/node';
+import { CbtmError, InvalidArgumentError, RunDirError } from '@cbtm/core';
+import { pathExists, RunLayout, writeJsonAtomic } from '@cbtm/core/node';
 import { ExpertSet, type RemovedExpert } from './expert-set.js';
 
 /**

@@ -19,14 +19,6 @@ export {
   normalizeCoefficients,
 } from './merge/average-weights.js';
 export {
-  MERGE_MARKER_FILE,
-  MERGED_TOKENIZER_FILE,
-  type MergeModelFoldersOptions,
-  type MergeModelFoldersResult,
-  type MergeSource,
-  mergeModelFolders,
-} from './merge/merge-model-folders.js';
-export {
   defaultGptConfig,
   type GptConfig,
   gptFlopsPerToken,

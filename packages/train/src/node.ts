@@ -4,6 +4,14 @@
 import './node-platform.js';
 
 export * from './index.js';
+export {
+  MERGE_MARKER_FILE,
+  MERGED_TOKENIZER_FILE,
+  type MergeModelFoldersOptions,
+  type MergeModelFoldersResult,
+  type MergeSource,
+  mergeModelFolders,
+} from './merge/merge-model-folders.js';
 export { CHECKPOINT_FILE } from './training/checkpoint.js';
 export {
   defaultEvaluateOptions,

@@ -1,7 +1,7 @@
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { demoCorpusPaths, RunDir, readCorpus, sha256Path } from '@cbtm/core';
+import { demoCorpusPaths, RunDir, readCorpus, sha256Path } from '@cbtm/core/node';
 import { loadRun } from '@cbtm/ensemble/node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EvalResults } from '../results.js';

@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
-import { CbtmError, type Document, InvalidArgumentError, readCorpus } from '@cbtm/core';
-import { RunLayout } from '@cbtm/core/node';
+import { CbtmError, type Document, InvalidArgumentError } from '@cbtm/core';
+import { RunLayout, readCorpus } from '@cbtm/core/node';
 import type { CommandContext } from '../cli.js';
 import { verifyModelFiles } from '../model-files.js';
 import { formatResultsTable } from '../results.js';
@@ -72,7 +72,7 @@ export async function mergeCommand(opts: MergeCommandOptions, ctx: CommandContex
   const layout = new RunLayout(run.dir);
   const [{ loadRun }, train, ensemble] = await Promise.all([
     import('@cbtm/ensemble/node'),
-    import('@cbtm/train'),
+    import('@cbtm/train/node'),
     import('@cbtm/ensemble'),
   ]);
   const loaded = await loadRun(run.dir, {

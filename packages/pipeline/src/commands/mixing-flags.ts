@@ -1,5 +1,6 @@
 import { resolve } from 'node:path';
-import { type Document, InvalidArgumentError, readCorpus } from '@cbtm/core';
+import { type Document, InvalidArgumentError } from '@cbtm/core';
+import { readCorpus } from '@cbtm/core/node';
 import type { MixingRule } from '@cbtm/ensemble';
 import type { CommandContext } from '../cli.js';
 import type { StageContext } from '../stages/stage.js';

@@ -1,5 +1,6 @@
 import { resolve } from 'node:path';
-import { CbtmError, InvalidArgumentError, RunDir } from '@cbtm/core';
+import { CbtmError, InvalidArgumentError } from '@cbtm/core';
+import { RunDir } from '@cbtm/core/node';
 import type { CommandContext } from '../cli.js';
 import { verifyModelFiles } from '../model-files.js';
 

@@ -1,6 +1,7 @@
 import { copyFile, mkdir, readFile, realpath, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
-import { CbtmError, InvalidArgumentError, writeJsonAtomic } from '@cbtm/core';
+import { CbtmError, InvalidArgumentError } from '@cbtm/core';
+import { writeJsonAtomic } from '@cbtm/core/node';
 import type { GptConfig } from '../model/gpt-config.js';
 import { readModelFiles, writeModelFiles } from '../model/model-files.js';
 import { averageWeights, normalizeCoefficients } from './average-weights.js';
