@@ -2,13 +2,21 @@ import { createServer as createHttpServer } from 'node:http';
 import { resolve } from 'node:path';
 import { throwIfAborted } from '@cbtm/core';
 import type { RouteOptions } from '@cbtm/route';
+import { formatAccessLog } from './access-log.js';
+import { allowedHostNames, isLoopback } from './allowed-hosts.js';
+import { apiKeyDigest } from './api-key.js';
 import { checkServeOptions } from './check-serve-options.js';
 import { dispatch } from './dispatch.js';
 import type { ServerState } from './handlers/handler.js';
 import { listen } from './listen.js';
 import { generateRequestSchema } from './request-schemas.js';
 import { SerialQueue } from './serial-queue.js';
-import { defaultServeOptions, type InferenceServer, type ServeOptions } from './server-options.js';
+import {
+  defaultServeOptions,
+  type InferenceServer,
+  type ServedRequest,
+  type ServeOptions,
+} from './server-options.js';
 import { shutdown } from './shutdown.js';
 
 /**
@@ -16,7 +24,7 @@ import { shutdown } from './shutdown.js';
  * requests one at a time, in arrival order, so concurrent requests never interleave
  * TensorFlow.js work. Endpoints:
  *
- * - `GET /health` → `{ status, run, k, backend, queued }`
+ * - `GET /health` → `{ status, k, backend, queued }`
  * - `POST /v1/route` `{ text, topK?, temperature? }` → `{ experts, weights, distances }`
  * - `POST /v1/score` `{ text, topK?, temperature?, weightsMode?, mixing?, maxTokens?, appendEos? }` →
  *   `{ tokens: [{ id, text, logProb, experts, weights }], nll, perplexity, expertsRun }`
@@ -29,12 +37,21 @@ import { shutdown } from './shutdown.js';
  * a request does not say); the cached prior is `options.prior`, or estimated at start from
  * `options.priorDocuments`.
  *
+ * Security: it listens on loopback by default and then only answers loopback `Host` names (403);
+ * with `apiKey`, `/v1/*` needs `Authorization: Bearer <key>` (401); POST bodies must be
+ * `application/json` (415); browsers are refused (403) unless their origin is in `cors`. No
+ * response shows a file path. One access-log line per request goes to `log`.
+ *
  * Bad bodies get a 400 naming the field, unknown paths a 404, bodies over `maxBodyBytes` a 413.
  *
  * @example
  * ```ts
  * const server = await createServer('runs/demo', { port: 0 });
- * const res = await fetch(`${server.url}/v1/score`, { method: 'POST', body: JSON.stringify({ text: 'In the beginning' }) });
+ * const res = await fetch(`${server.url}/v1/score`, {
+ *   method: 'POST',
+ *   headers: { 'content-type': 'application/json' },
+ *   body: JSON.stringify({ text: 'In the beginning' }),
+ * });
  * console.log((await res.json()).perplexity);
  * await server.close();
  * ```
@@ -45,6 +62,16 @@ export async function createServer(
 ): Promise<InferenceServer> {
   const o = { ...defaultServeOptions, ...options };
   checkServeOptions(o);
+  const log = o.log ?? ((line: string) => console.error(line));
+  const policy = {
+    hosts: allowedHostNames(o.host, o.allowedHosts),
+    corsOrigins: o.cors,
+    apiKey: o.apiKey !== undefined ? apiKeyDigest(o.apiKey) : undefined,
+  };
+  const onRequest = (info: ServedRequest) => {
+    if (o.accessLog) log(formatAccessLog(info));
+    o.onRequest?.(info);
+  };
   throwIfAborted(o.signal);
   const dir = resolve(runDir);
   const { loadRun } = await import('@cbtm/ensemble/node');
@@ -84,17 +111,27 @@ export async function createServer(
     ...(prior ? { prior } : {}),
     generateSchema: generateRequestSchema(o.maxGenerateTokens),
     force: force.signal,
+    log,
     closing: () => closing !== undefined,
   };
 
   const server = createHttpServer((req, res) => {
-    const p = dispatch(req, res, state, o).finally(() => active.delete(p));
+    const p = dispatch(req, res, state, {
+      maxBodyBytes: o.maxBodyBytes,
+      policy,
+      onRequest,
+    }).finally(() => active.delete(p));
     active.add(p);
   });
   const address = await listen(server, o.port, o.host).catch(async (err: unknown) => {
     await run.dispose();
     throw err;
   });
+  if (!isLoopback(o.host) && o.apiKey === undefined) {
+    log(
+      `Warning: listening on ${o.host} without an API key; anyone who can reach this port can use the server. Set --api-key (or CBTM_API_KEY).`,
+    );
+  }
   let resolveClosed!: () => void;
   const closed = new Promise<void>((ok) => {
     resolveClosed = ok;

@@ -6,6 +6,7 @@ import { health } from './handlers/health.js';
 import { route } from './handlers/route.js';
 import { score } from './handlers/score.js';
 import { HttpError, readJsonBody, sendJson } from './http-json.js';
+import { type GuardPolicy, guardRequest, requireJsonBody } from './request-guard.js';
 import type { ServedRequest } from './server-options.js';
 import { toHttpError } from './to-http-error.js';
 
@@ -55,14 +56,19 @@ function clientGone(res: ServerResponse): AbortSignal {
 }
 
 /**
- * Answers one request: finds its endpoint, reads the JSON body, runs the handler, turns a thrown
- * error into a JSON error response, and reports the request to `onRequest`.
+ * Answers one request: checks its host, origin and API key, finds its endpoint, reads the JSON
+ * body, runs the handler, turns a thrown error into a JSON error response, and reports the
+ * request to `onRequest`.
  */
 export async function dispatch(
   req: IncomingMessage,
   res: ServerResponse,
   state: ServerState,
-  options: { readonly maxBodyBytes: number; readonly onRequest?: (info: ServedRequest) => void },
+  options: {
+    readonly maxBodyBytes: number;
+    readonly policy: GuardPolicy;
+    readonly onRequest?: (info: ServedRequest) => void;
+  },
 ): Promise<void> {
   const signal = AbortSignal.any([clientGone(res), state.force]);
   const started = performance.now();
@@ -70,16 +76,21 @@ export async function dispatch(
   let path = '';
   try {
     path = new URL(req.url ?? '/', 'http://localhost').pathname;
-    const endpoint = endpointFor(req, res, path, state.closing());
-    const body =
-      endpoint.method === 'POST' ? await readJsonBody(req, options.maxBodyBytes) : undefined;
-    await endpoint.handler(body, { req, res, signal, stats }, state);
+    if (guardRequest(req, res, path, options.policy)) {
+      stats.status = 204;
+    } else {
+      const endpoint = endpointFor(req, res, path, state.closing());
+      if (endpoint.method === 'POST') requireJsonBody(req);
+      const body =
+        endpoint.method === 'POST' ? await readJsonBody(req, options.maxBodyBytes) : undefined;
+      await endpoint.handler(body, { req, res, signal, stats }, state);
+    }
   } catch (err) {
     if (err instanceof CbtmError && err.code === 'E_ABORTED') stats.aborted = true;
     if (res.headersSent || res.destroyed) {
       if (!res.writableEnded) res.end();
     } else {
-      const e = toHttpError(err, state.force.aborted);
+      const e = toHttpError(err, state.force.aborted, state.log);
       stats.status = e.status;
       sendJson(res, e.status, e.toBody(), e.status === 413 ? { connection: 'close' } : {});
     }

@@ -12,6 +12,10 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 export type HttpErrorCode =
   | 'invalid_json'
   | 'invalid_request'
+  | 'invalid_api_key'
+  | 'forbidden_host'
+  | 'forbidden_origin'
+  | 'unsupported_media_type'
   | 'not_found'
   | 'method_not_allowed'
   | 'payload_too_large'

@@ -1,3 +1,4 @@
+export { formatAccessLog } from './access-log.js';
 export { createServer } from './create-server.js';
 export type { HttpErrorCode } from './http-json.js';
 export type { GenerateRequest, RouteRequest, ScoreRequest } from './request-schemas.js';

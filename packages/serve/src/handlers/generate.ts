@@ -77,7 +77,7 @@ async function streamTokens(
   } catch (err) {
     stats.aborted = err instanceof CbtmError && err.code === 'E_ABORTED';
     if (!res.destroyed) {
-      const e = toHttpError(err, state.force.aborted);
+      const e = toHttpError(err, state.force.aborted, state.log);
       await writeEvent(res, 'error', e.toBody().error);
     }
   }

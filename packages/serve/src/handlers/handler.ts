@@ -8,6 +8,7 @@ import type { SerialQueue } from '../serial-queue.js';
 
 /** What every handler shares: the loaded ensemble and the queue its work goes through. */
 export interface ServerState {
+  /** The run directory, for the server's own use: no response may show it. */
   readonly dir: string;
   readonly ensemble: Ensemble;
   /** The tensor backend the experts run on. */
@@ -23,6 +24,8 @@ export interface ServerState {
   readonly generateSchema: ReturnType<typeof generateRequestSchema>;
   /** Aborted once the shutdown grace period is over. */
   readonly force: AbortSignal;
+  /** Where unexpected errors are logged. */
+  readonly log: (line: string) => void;
   /** True once `close()` began. */
   closing(): boolean;
 }
