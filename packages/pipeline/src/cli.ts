@@ -285,7 +285,7 @@ export function createProgram(ctx: CommandContext): Command {
   program
     .command('serve')
     .description(
-      'Serve a run’s ensemble over HTTP: GET /health, POST /v1/route, /v1/score, /v1/generate (SSE with "stream": true). Ctrl-C stops it gracefully.',
+      'Serve a run’s ensemble over HTTP: the OpenAI API (GET /v1/models, POST /v1/completions, streamed with "stream": true) and cbtm’s own POST /v1/route, /v1/score, /v1/generate; GET /health. Ctrl-C stops it gracefully.',
     )
     .requiredOption('-r, --run <dir>', 'run directory (experts and router trained)')
     .option('--port <n>', 'TCP port (0 picks a free one)', nonNegativeInt, 8080)

@@ -9,7 +9,7 @@ import { checkServeOptions } from './check-serve-options.js';
 import { dispatch } from './dispatch.js';
 import type { ServerState } from './handlers/handler.js';
 import { listen } from './listen.js';
-import { generateRequestSchema } from './request-schemas.js';
+import { completionRequestSchema, generateRequestSchema } from './request-schemas.js';
 import { SerialQueue } from './serial-queue.js';
 import {
   defaultServeOptions,
@@ -20,10 +20,15 @@ import {
 import { shutdown } from './shutdown.js';
 
 /**
- * Serves a run's c-BTM ensemble over HTTP (node:http, JSON). It loads one `Ensemble` and runs
+ * Serves a run's c-BTM ensemble over HTTP (node:http, JSON), OpenAI-compatible. It loads one `Ensemble` and runs
  * requests one at a time, in arrival order, so concurrent requests never interleave
  * TensorFlow.js work. Endpoints:
  *
+ * - `GET /v1/models`, `GET /v1/models/{id}`: OpenAI's model list: `cbtm` (the ensemble) and
+ *   `dense` when the run has its dense baseline.
+ * - `POST /v1/completions`: OpenAI's completions API (`prompt` string or array, `max_tokens`,
+ *   `temperature`, `top_p`, `n`, `stop`, `seed`, `stream` as `data:` chunks ending in
+ *   `data: [DONE]`, `logprobs`, `echo`, `usage`), so any OpenAI client can use the server.
  * - `GET /health` → `{ status, k, backend, queued }`
  * - `POST /v1/route` `{ text, topK?, temperature? }` → `{ experts, weights, distances }`
  * - `POST /v1/score` `{ text, topK?, temperature?, weightsMode?, mixing?, maxTokens?, appendEos? }` →
@@ -42,7 +47,8 @@ import { shutdown } from './shutdown.js';
  * `application/json` (415); browsers are refused (403) unless their origin is in `cors`. No
  * response shows a file path. One access-log line per request goes to `log`.
  *
- * Bad bodies get a 400 naming the field, unknown paths a 404, bodies over `maxBodyBytes` a 413.
+ * Bad bodies get a 400 naming the field, unknown paths a 404, bodies over `maxBodyBytes` a 413;
+ * every error is in OpenAI's shape, `{ error: { message, type, param, code } }`.
  *
  * @example
  * ```ts
@@ -80,7 +86,8 @@ export async function createServer(
     ...(o.backend ? { backend: o.backend } : {}),
     ...(o.log ? { log: o.log } : {}),
   });
-  // The server serves the c-BTM experts; the run's baselines stay unloaded.
+  // The c-BTM experts, and the dense baseline as a second model when the run has one (its
+  // model loads on first use); the random-cluster baseline is not served.
   const ensemble = run.cbtm;
   let prior = o.prior;
   if (o.priorDocuments !== undefined) {
@@ -96,6 +103,10 @@ export async function createServer(
         }),
     );
   }
+  const models = new Map([
+    ['cbtm', ensemble],
+    ...(run.dense ? ([['dense', run.dense]] as const) : []),
+  ]);
   const queue = new SerialQueue();
   // Aborted when the shutdown grace period is over: every running request stops.
   const force = new AbortController();
@@ -109,7 +120,10 @@ export async function createServer(
     defaults: (o.routing ?? {}) satisfies RouteOptions,
     mixing: o.mixing,
     ...(prior ? { prior } : {}),
+    models,
+    created: Math.floor(Date.now() / 1000),
     generateSchema: generateRequestSchema(o.maxGenerateTokens),
+    completionSchema: completionRequestSchema(o.maxGenerateTokens),
     force: force.signal,
     log,
     closing: () => closing !== undefined,
@@ -155,6 +169,7 @@ export async function createServer(
     host: address.address,
     port: address.port,
     runDir: dir,
+    models: [...models.keys()],
     ensemble,
     backend: run.backend,
     close,

@@ -1,8 +1,10 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { AbortError, CbtmError } from '@cbtm/core';
+import { completions } from './handlers/completions.js';
 import { generate } from './handlers/generate.js';
 import type { Handler, RequestStats, ServerState } from './handlers/handler.js';
 import { health } from './handlers/health.js';
+import { listModels, retrieveModel } from './handlers/models.js';
 import { route } from './handlers/route.js';
 import { score } from './handlers/score.js';
 import { HttpError, readJsonBody, sendJson } from './http-json.js';
@@ -13,19 +15,23 @@ import { toHttpError } from './to-http-error.js';
 const ENDPOINTS: Readonly<Record<string, { method: 'GET' | 'POST'; handler: Handler }>> =
   Object.freeze({
     '/health': { method: 'GET', handler: health },
+    '/v1/models': { method: 'GET', handler: listModels },
+    '/v1/completions': { method: 'POST', handler: completions },
     '/v1/route': { method: 'POST', handler: route },
     '/v1/score': { method: 'POST', handler: score },
     '/v1/generate': { method: 'POST', handler: generate },
   });
 
+const MODEL_ENDPOINT = Object.freeze({ method: 'GET' as const, handler: retrieveModel });
+
 /** The endpoint for `path`, or the 404 / 405 / 503 a request to it gets. */
 function endpointFor(req: IncomingMessage, res: ServerResponse, path: string, closing: boolean) {
-  const endpoint = ENDPOINTS[path];
+  const endpoint = ENDPOINTS[path] ?? (path.startsWith('/v1/models/') ? MODEL_ENDPOINT : undefined);
   if (!endpoint) {
     throw new HttpError(
       404,
       'not_found',
-      `No endpoint ${path}. Try GET /health, POST /v1/route, POST /v1/score or POST /v1/generate.`,
+      `No endpoint ${path}. Try GET /health, GET /v1/models, POST /v1/completions, POST /v1/route, POST /v1/score or POST /v1/generate.`,
     );
   }
   if (req.method !== endpoint.method && !(endpoint.method === 'GET' && req.method === 'HEAD')) {

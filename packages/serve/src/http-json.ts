@@ -17,6 +17,7 @@ export type HttpErrorCode =
   | 'forbidden_origin'
   | 'unsupported_media_type'
   | 'not_found'
+  | 'model_not_found'
   | 'method_not_allowed'
   | 'payload_too_large'
   | 'shutting_down'
@@ -24,11 +25,41 @@ export type HttpErrorCode =
   | 'internal';
 
 /**
- * An error that becomes an HTTP response: `{ "error": { "status", "code", "message", "field"? } }`.
+ * The `error.type` of an OpenAI error body, from the status.
  *
  * @example
  * ```ts
- * throw new HttpError(400, 'invalid_request', 'field "maxTokens": expected an integer', 'maxTokens');
+ * errorType(401); // 'authentication_error'
+ * ```
+ */
+export function errorType(status: number): string {
+  if (status >= 500) return 'server_error';
+  if (status === 401) return 'authentication_error';
+  if (status === 403) return 'permission_error';
+  if (status === 404) return 'not_found_error';
+  return 'invalid_request_error';
+}
+
+/**
+ * The body of every error response, in OpenAI's shape.
+ *
+ * @example
+ * ```ts
+ * const body: ErrorBody = await res.json();
+ * console.error(body.error.code, body.error.param, body.error.message);
+ * ```
+ */
+export interface ErrorBody {
+  error: { message: string; type: string; param: string | null; code: HttpErrorCode };
+}
+
+/**
+ * An error that becomes an HTTP response in OpenAI's error shape:
+ * `{ "error": { "message", "type", "param", "code" } }`, `param` naming the request field at fault.
+ *
+ * @example
+ * ```ts
+ * throw new HttpError(400, 'invalid_request', 'field "max_tokens": expected an integer', 'max_tokens');
  * ```
  */
 export class HttpError extends Error {
@@ -46,13 +77,13 @@ export class HttpError extends Error {
   }
 
   /** The JSON body of the response. */
-  toBody(): { error: { status: number; code: HttpErrorCode; message: string; field?: string } } {
+  toBody(): ErrorBody {
     return {
       error: {
-        status: this.status,
-        code: this.code,
         message: this.message,
-        ...(this.field !== undefined ? { field: this.field } : {}),
+        type: errorType(this.status),
+        param: this.field ?? null,
+        code: this.code,
       },
     };
   }

@@ -245,7 +245,7 @@ describe('cbtm serve (HTTP inference server)', () => {
     // This server has no cached prior.
     const res = await post('/v1/score', { text: 'The', mixing: 'cached-prior' });
     expect(res.status).toBe(400);
-    expect(await res.json()).toMatchObject({ error: { field: 'mixing' } });
+    expect(await res.json()).toMatchObject({ error: { param: 'mixing' } });
 
     const docs = run.docs.slice(0, 4);
     const withPrior = await createServer(run.dir, {
@@ -423,10 +423,11 @@ describe('cbtm serve (HTTP inference server)', () => {
       const res = await post(path, body);
       expect(res.status, `${path} ${JSON.stringify(body)}`).toBe(400);
       const { error } = (await res.json()) as {
-        error: { code: string; field: string; message: string };
+        error: { code: string; param: string; message: string; type: string };
       };
       expect(error.code).toBe('invalid_request');
-      expect(error.field).toBe(field);
+      expect(error.param).toBe(field);
+      expect(error.type).toBe('invalid_request_error');
       expect(error.message).toContain(`"${field}"`);
     }
     const notJson = await post('/v1/score', '{"text": ');
@@ -550,7 +551,7 @@ describe('cbtm serve (HTTP inference server)', () => {
     const events = parseEvents(body);
     expect(events.at(-1)).toMatchObject({
       event: 'error',
-      data: { status: 503, code: 'shutting_down' },
+      data: { code: 'shutting_down', type: 'server_error' },
     });
     expect(events.filter((e) => e.event === 'token').length).toBeLessThan(full.length);
   });

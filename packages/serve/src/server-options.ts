@@ -139,6 +139,8 @@ export interface InferenceServer {
   readonly port: number;
   /** The run directory it serves (absolute). */
   readonly runDir: string;
+  /** The model ids of `/v1/models` and `/v1/completions`: `cbtm`, and `dense` when the run has one. */
+  readonly models: readonly string[];
   /** The loaded ensemble. Use the server's endpoints rather than calling it while requests run. */
   readonly ensemble: Ensemble;
   /** The tensor backend the experts run on. */

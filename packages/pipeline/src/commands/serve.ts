@@ -97,6 +97,8 @@ export async function serveCommand(flags: ServeFlags, ctx: CommandContext): Prom
     `Serving ${run.dir} (${server.ensemble.k} experts, ${server.backend}) on ${server.url}` +
       `${flags.apiKey ? ' (API key required)' : ''}\n` +
       `  GET  ${server.url}/health\n` +
+      `  OpenAI API at ${server.url}/v1 (models: cbtm${server.models.includes('dense') ? ', dense' : ''})\n` +
+      `  POST ${server.url}/v1/completions {"model": "cbtm", "prompt": "...", "max_tokens": 64, "stream": true}\n` +
       `  POST ${server.url}/v1/route     {"text": "..."}\n` +
       `  POST ${server.url}/v1/score     {"text": "...", "topK": 2}\n` +
       `  POST ${server.url}/v1/generate  {"prompt": "...", "maxTokens": 64, "seed": 1, "stream": true}\n` +

@@ -3,14 +3,23 @@ import type { Ensemble, MixingRule } from '@cbtm/ensemble';
 import type { RouteOptions } from '@cbtm/route';
 import type { z } from 'zod';
 import { HttpError } from '../http-json.js';
-import { firstIssue, type generateRequestSchema } from '../request-schemas.js';
+import {
+  type completionRequestSchema,
+  firstIssue,
+  type generateRequestSchema,
+} from '../request-schemas.js';
 import type { SerialQueue } from '../serial-queue.js';
 
 /** What every handler shares: the loaded ensemble and the queue its work goes through. */
 export interface ServerState {
   /** The run directory, for the server's own use: no response may show it. */
   readonly dir: string;
+  /** The c-BTM ensemble (of `/v1/route`, `/v1/score`, `/v1/generate`). */
   readonly ensemble: Ensemble;
+  /** The models of `/v1/models` and `/v1/completions`, by id: `cbtm`, and `dense` when the run has it. */
+  readonly models: ReadonlyMap<string, Ensemble>;
+  /** When the server started, in seconds since 1970 (the models' `created`). */
+  readonly created: number;
   /** The tensor backend the experts run on. */
   readonly backend: string;
   readonly queue: SerialQueue;
@@ -22,6 +31,8 @@ export interface ServerState {
   readonly prior?: readonly number[];
   /** The `/v1/generate` body schema, bounded by `maxGenerateTokens`. */
   readonly generateSchema: ReturnType<typeof generateRequestSchema>;
+  /** The `/v1/completions` body schema, bounded by `maxGenerateTokens`. */
+  readonly completionSchema: ReturnType<typeof completionRequestSchema>;
   /** Aborted once the shutdown grace period is over. */
   readonly force: AbortSignal;
   /** Where unexpected errors are logged. */
