@@ -1,12 +1,11 @@
-import { createServer as createHttpServer } from 'node:http';
 import { resolve } from 'node:path';
 import { throwIfAborted } from '@cbtm/core';
 import type { RouteOptions } from '@cbtm/route';
 import { formatAccessLog } from './access-log.js';
 import { allowedHostNames, isLoopback } from './allowed-hosts.js';
 import { apiKeyDigest } from './api-key.js';
+import { buildApp } from './app.js';
 import { checkServeOptions } from './check-serve-options.js';
-import { dispatch } from './dispatch.js';
 import type { ServerState } from './handlers/handler.js';
 import { listen } from './listen.js';
 import { completionRequestSchema, generateRequestSchema } from './request-schemas.js';
@@ -20,7 +19,7 @@ import {
 import { shutdown } from './shutdown.js';
 
 /**
- * Serves a run's c-BTM ensemble over HTTP (node:http, JSON), OpenAI-compatible. It loads one `Ensemble` and runs
+ * Serves a run's c-BTM ensemble over HTTP (Fastify, JSON), OpenAI-compatible. It loads one `Ensemble` and runs
  * requests one at a time, in arrival order, so concurrent requests never interleave
  * TensorFlow.js work. Endpoints:
  *
@@ -110,7 +109,6 @@ export async function createServer(
   const queue = new SerialQueue();
   // Aborted when the shutdown grace period is over: every running request stops.
   const force = new AbortController();
-  const active = new Set<Promise<void>>();
   let closing: Promise<void> | undefined;
   const state: ServerState = {
     dir,
@@ -129,15 +127,8 @@ export async function createServer(
     closing: () => closing !== undefined,
   };
 
-  const server = createHttpServer((req, res) => {
-    const p = dispatch(req, res, state, {
-      maxBodyBytes: o.maxBodyBytes,
-      policy,
-      onRequest,
-    }).finally(() => active.delete(p));
-    active.add(p);
-  });
-  const address = await listen(server, o.port, o.host).catch(async (err: unknown) => {
+  const { app, active } = buildApp(state, { maxBodyBytes: o.maxBodyBytes, policy, onRequest });
+  const address = await listen(app, o.port, o.host).catch(async (err: unknown) => {
     await run.dispose();
     throw err;
   });
@@ -152,7 +143,7 @@ export async function createServer(
   });
   const close = (): Promise<void> => {
     closing ??= (async () => {
-      await shutdown(server, active, force, o.shutdownGraceMs);
+      await shutdown(app, active, force, o.shutdownGraceMs);
       await queue.run(() => run.dispose());
       o.signal?.removeEventListener('abort', onAbort);
       resolveClosed();

@@ -1,6 +1,6 @@
 export { formatAccessLog } from './access-log.js';
 export { createServer } from './create-server.js';
-export type { ErrorBody, HttpErrorCode } from './http-json.js';
+export type { ErrorBody, HttpErrorCode } from './http-error.js';
 export type {
   CompletionRequest,
   GenerateRequest,

@@ -1,7 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { hostNameOf } from './allowed-hosts.js';
 import { hasApiKey } from './api-key.js';
-import { HttpError } from './http-json.js';
+import { HttpError } from './http-error.js';
 
 /** The checks every request passes before its endpoint runs. */
 export interface GuardPolicy {
@@ -18,8 +18,8 @@ const isJson = (type: string | undefined) => /^application\/json\s*(;|$)/i.test(
 /**
  * Refuses a request that a server on this machine must not run: a foreign `Host` (403, DNS
  * rebinding), a browser `Origin` that is not allowed (403), a missing or wrong API key on `/v1/*`
- * (401). Sets the CORS headers of an allowed origin. Returns true when it answered the
- * request itself (a CORS preflight).
+ * (401). Sets the CORS headers of an allowed origin. Returns true for a CORS preflight, which
+ * the caller answers with a 204.
  */
 export function guardRequest(
   req: IncomingMessage,
@@ -50,12 +50,9 @@ export function guardRequest(
     res.setHeader('access-control-allow-origin', policy.corsOrigins.includes('*') ? '*' : origin);
     res.setHeader('vary', 'Origin');
     if (req.method === 'OPTIONS') {
-      res.writeHead(204, {
-        'access-control-allow-methods': 'GET, POST',
-        'access-control-allow-headers': 'authorization, content-type',
-        'access-control-max-age': '600',
-      });
-      res.end();
+      res.setHeader('access-control-allow-methods', 'GET, POST');
+      res.setHeader('access-control-allow-headers', 'authorization, content-type');
+      res.setHeader('access-control-max-age', '600');
       return true;
     }
   }

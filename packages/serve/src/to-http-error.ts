@@ -1,5 +1,5 @@
 import { CbtmError } from '@cbtm/core';
-import { HttpError } from './http-json.js';
+import { HttpError } from './http-error.js';
 
 /** `error.code` values of errors thrown by the ensemble that are the client's fault. */
 const CLIENT_ERROR_CODES = new Set(['E_INVALID_ARGUMENT']);

@@ -2,7 +2,6 @@ import { randomInt, randomUUID } from 'node:crypto';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { CbtmError } from '@cbtm/core';
 import type { Ensemble, GeneratedToken } from '@cbtm/ensemble';
-import { sendJson } from '../http-json.js';
 import { mixtureLogProbs, type StepLogProbs } from '../mixture-logprobs.js';
 import type { CompletionRequest } from '../request-schemas.js';
 import { startEventStream, writeData } from '../sse.js';
@@ -10,7 +9,6 @@ import { toHttpError } from '../to-http-error.js';
 import {
   type Handler,
   mixingOptions,
-  parse,
   type RequestContext,
   routeOptions,
   type ServerState,
@@ -159,8 +157,8 @@ function usageOf(job: Job, completionTokens: number) {
   };
 }
 
-async function complete(job: Job, head: object): Promise<void> {
-  const { r, ensemble, ctx } = job;
+async function complete(job: Job, head: object): Promise<object> {
+  const { r, ensemble } = job;
   const choices = [];
   let generated = 0;
   for (const { prompt, index } of choicesOf(r)) {
@@ -176,12 +174,13 @@ async function complete(job: Job, head: object): Promise<void> {
       finish_reason: finishReason,
     });
   }
-  sendJson(ctx.res, 200, { ...head, choices, usage: usageOf(job, generated) });
+  return { ...head, choices, usage: usageOf(job, generated) };
 }
 
 async function streamCompletion(job: Job, head: object): Promise<void> {
   const { r, ensemble, ctx, state } = job;
   const { res } = ctx;
+  ctx.reply.hijack();
   startEventStream(res);
   const chunk = (
     index: number,
@@ -239,7 +238,7 @@ async function streamCompletion(job: Job, head: object): Promise<void> {
  * request has none). `logprobs` are the mixture's, before sampling's temperature and top-p.
  */
 export const completions: Handler = async (body, ctx, state) => {
-  const r: CompletionRequest = parse(state.completionSchema, body);
+  const r = body as CompletionRequest;
   const ensemble = modelFor(state, r.model);
   // Refuse a bad mixing rule before any work or any streamed byte.
   mixingOptions(state, r);

@@ -1,8 +1,9 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Ensemble, MixingRule } from '@cbtm/ensemble';
 import type { RouteOptions } from '@cbtm/route';
+import type { FastifyReply } from 'fastify';
 import type { z } from 'zod';
-import { HttpError } from '../http-json.js';
+import { HttpError } from '../http-error.js';
 import {
   type completionRequestSchema,
   firstIssue,
@@ -52,13 +53,20 @@ export interface RequestStats {
 export interface RequestContext {
   readonly stats: RequestStats;
   readonly req: IncomingMessage;
+  /** The raw response, for streams (after `reply.hijack()`). */
   readonly res: ServerResponse;
+  readonly reply: FastifyReply;
+  /** Path parameters (`id` of `/v1/models/:id`). */
+  readonly params: Readonly<Record<string, string>>;
   /** Aborts when the client goes away or the server is forced down. */
   readonly signal: AbortSignal;
 }
 
-/** Answers one endpoint's requests. */
-export type Handler = (body: unknown, ctx: RequestContext, state: ServerState) => Promise<void>;
+/**
+ * Answers one endpoint's requests, given the body its schema validated: returns the JSON answer,
+ * or streams it itself after `ctx.reply.hijack()` and returns nothing.
+ */
+export type Handler = (body: unknown, ctx: RequestContext, state: ServerState) => Promise<unknown>;
 
 /** The body checked against `schema`, or a 400 naming the first bad field. */
 export function parse<S extends z.ZodType>(schema: S, body: unknown): z.output<S> {

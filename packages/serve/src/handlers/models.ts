@@ -1,4 +1,4 @@
-import { HttpError, sendJson } from '../http-json.js';
+import { HttpError } from '../http-error.js';
 import type { Handler, ServerState } from './handler.js';
 
 /** One model of `/v1/models`, as OpenAI describes it. */
@@ -7,19 +7,18 @@ function modelObject(id: string, state: ServerState) {
 }
 
 /** `GET /v1/models` → `{ object: 'list', data: [{ id, object: 'model', created, owned_by }] }`. */
-export const listModels: Handler = async (_body, { res }, state) => {
-  sendJson(res, 200, {
+export const listModels: Handler = async (_body, _ctx, state) => {
+  return {
     object: 'list',
     data: [...state.models.keys()].map((id) => modelObject(id, state)),
-  });
+  };
 };
 
 /** `GET /v1/models/{id}` → the model, or a 404 `model_not_found`. */
-export const retrieveModel: Handler = async (_body, { req, res }, state) => {
-  const path = new URL(req.url ?? '/', 'http://localhost').pathname;
-  const id = decodeURIComponent(path.slice('/v1/models/'.length));
+export const retrieveModel: Handler = async (_body, { params }, state) => {
+  const id = params.id ?? '';
   modelFor(state, id);
-  sendJson(res, 200, modelObject(id, state));
+  return modelObject(id, state);
 };
 
 /** The ensemble served as model `id`, or a 404 naming the ones there are. */

@@ -1,5 +1,3 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
-
 /**
  * Stable `error.code` strings of the server's JSON error bodies.
  *
@@ -86,61 +84,5 @@ export class HttpError extends Error {
         code: this.code,
       },
     };
-  }
-}
-
-/** Writes `value` as a JSON response. */
-export function sendJson(
-  res: ServerResponse,
-  status: number,
-  value: unknown,
-  headers: Record<string, string> = {},
-): void {
-  const body = JSON.stringify(value);
-  res.writeHead(status, {
-    'content-type': 'application/json; charset=utf-8',
-    'content-length': String(Buffer.byteLength(body)),
-    'cache-control': 'no-store',
-    ...headers,
-  });
-  res.end(body);
-}
-
-/**
- * Reads the request body as JSON, refusing more than `limit` bytes with a 413 (checked against
- * `Content-Length` first, so an oversized upload is not read at all). An empty body is `{}`.
- */
-export async function readJsonBody(req: IncomingMessage, limit: number): Promise<unknown> {
-  const declared = Number(req.headers['content-length']);
-  if (Number.isFinite(declared) && declared > limit) {
-    throw new HttpError(
-      413,
-      'payload_too_large',
-      `The request body is ${declared} bytes; this server accepts at most ${limit}.`,
-    );
-  }
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > limit) {
-      throw new HttpError(
-        413,
-        'payload_too_large',
-        `The request body is over ${limit} bytes, the most this server accepts.`,
-      );
-    }
-    chunks.push(chunk);
-  }
-  const text = Buffer.concat(chunks).toString('utf8');
-  if (text.trim() === '') return {};
-  try {
-    return JSON.parse(text);
-  } catch (err) {
-    throw new HttpError(
-      400,
-      'invalid_json',
-      `The request body is not valid JSON: ${(err as Error).message}`,
-    );
   }
 }
