@@ -73,6 +73,7 @@ export default defineConfig({
           { text: 'Concepts', link: '/concepts' },
           { text: 'Scaling out', link: '/scaling-out' },
           { text: 'Scaling sweeps', link: '/sweep' },
+          { text: 'Serving', link: '/serving' },
           { text: 'Mixing, removing, merging', link: '/grow-and-merge' },
           { text: 'Fidelity', link: '/fidelity' },
           { text: 'Results', link: '/results' },

@@ -285,11 +285,31 @@ export function createProgram(ctx: CommandContext): Command {
   program
     .command('serve')
     .description(
-      'Serve a run’s ensemble over HTTP: GET /health, POST /v1/route, /v1/score, /v1/generate (SSE with "stream": true). Ctrl-C stops it gracefully.',
+      'Serve a run’s ensemble over HTTP: the OpenAI API (GET /v1/models, POST /v1/completions, streamed with "stream": true) and cbtm’s own POST /v1/route, /v1/score, /v1/generate; GET /health. Ctrl-C stops it gracefully.',
     )
     .requiredOption('-r, --run <dir>', 'run directory (experts and router trained)')
     .option('--port <n>', 'TCP port (0 picks a free one)', nonNegativeInt, 8080)
-    .option('--host <addr>', 'address to listen on (0.0.0.0 for other machines)', '127.0.0.1')
+    .option(
+      '--host <addr>',
+      'address to listen on (0.0.0.0 for other machines: set --api-key too)',
+      '127.0.0.1',
+    )
+    .addOption(
+      new Option(
+        '--api-key <key>',
+        'requests to /v1/* must send "Authorization: Bearer <key>" (at least 8 characters)',
+      ).env('CBTM_API_KEY'),
+    )
+    .option(
+      '--cors <origin>',
+      'let browser pages from this origin call the server (repeatable; * for any)',
+      (v: string, prev: string[] = []) => [...prev, v],
+    )
+    .option(
+      '--allowed-host <name>',
+      'also accept this Host header name (repeatable; on loopback only localhost, 127.0.0.1 and ::1 are)',
+      (v: string, prev: string[] = []) => [...prev, v],
+    )
     .option('--max-loaded-experts <n>', 'experts kept in memory at once', positiveInt)
     .option(
       '--top-k <k>',
@@ -315,7 +335,8 @@ export function createProgram(ctx: CommandContext): Command {
       examples([
         'cbtm serve --run runs/demo',
         'cbtm serve --run runs/demo --host 0.0.0.0 --port 8080 --top-k 2',
-        `curl -sN localhost:8080/v1/generate -d '{"prompt": "And God said", "maxTokens": 32, "stream": true}'`,
+        'CBTM_API_KEY=my-secret-key cbtm serve --run runs/demo --cors http://localhost:5173',
+        `curl -sN localhost:8080/v1/generate -H 'content-type: application/json' -d '{"prompt": "And God said", "maxTokens": 32, "stream": true}'`,
       ]),
     )
     .action(async (opts) => (await import('./commands/serve.js')).serveCommand(opts, ctx));

@@ -9,7 +9,14 @@ export function checkServeOptions(o: {
   readonly mixing: MixingRule;
   readonly prior?: readonly number[];
   readonly priorDocuments?: unknown;
+  readonly apiKey?: string;
 }): void {
+  if (o.apiKey !== undefined && o.apiKey.trim().length < 8) {
+    throw new InvalidArgumentError('apiKey must have at least 8 characters.');
+  }
+  if (o.apiKey !== undefined && /\s/.test(o.apiKey)) {
+    throw new InvalidArgumentError('apiKey must have no spaces.');
+  }
   if (!MIXING_RULES.includes(o.mixing)) {
     throw new InvalidArgumentError(
       `mixing must be one of ${MIXING_RULES.join(', ')}, got ${JSON.stringify(o.mixing)}.`,

@@ -1,22 +1,34 @@
-import { createServer as createHttpServer } from 'node:http';
 import { resolve } from 'node:path';
 import { throwIfAborted } from '@cbtm/core';
 import type { RouteOptions } from '@cbtm/route';
+import { formatAccessLog } from './access-log.js';
+import { allowedHostNames, isLoopback } from './allowed-hosts.js';
+import { apiKeyDigest } from './api-key.js';
+import { buildApp } from './app.js';
 import { checkServeOptions } from './check-serve-options.js';
-import { dispatch } from './dispatch.js';
 import type { ServerState } from './handlers/handler.js';
 import { listen } from './listen.js';
-import { generateRequestSchema } from './request-schemas.js';
+import { completionRequestSchema, generateRequestSchema } from './request-schemas.js';
 import { SerialQueue } from './serial-queue.js';
-import { defaultServeOptions, type InferenceServer, type ServeOptions } from './server-options.js';
+import {
+  defaultServeOptions,
+  type InferenceServer,
+  type ServedRequest,
+  type ServeOptions,
+} from './server-options.js';
 import { shutdown } from './shutdown.js';
 
 /**
- * Serves a run's c-BTM ensemble over HTTP (node:http, JSON). It loads one `Ensemble` and runs
+ * Serves a run's c-BTM ensemble over HTTP (Fastify, JSON), OpenAI-compatible. It loads one `Ensemble` and runs
  * requests one at a time, in arrival order, so concurrent requests never interleave
  * TensorFlow.js work. Endpoints:
  *
- * - `GET /health` → `{ status, run, k, backend, queued }`
+ * - `GET /v1/models`, `GET /v1/models/{id}`: OpenAI's model list: `cbtm` (the ensemble) and
+ *   `dense` when the run has its dense baseline.
+ * - `POST /v1/completions`: OpenAI's completions API (`prompt` string or array, `max_tokens`,
+ *   `temperature`, `top_p`, `n`, `stop`, `seed`, `stream` as `data:` chunks ending in
+ *   `data: [DONE]`, `logprobs`, `echo`, `usage`), so any OpenAI client can use the server.
+ * - `GET /health` → `{ status, k, backend, queued }`
  * - `POST /v1/route` `{ text, topK?, temperature? }` → `{ experts, weights, distances }`
  * - `POST /v1/score` `{ text, topK?, temperature?, weightsMode?, mixing?, maxTokens?, appendEos? }` →
  *   `{ tokens: [{ id, text, logProb, experts, weights }], nll, perplexity, expertsRun }`
@@ -29,12 +41,22 @@ import { shutdown } from './shutdown.js';
  * a request does not say); the cached prior is `options.prior`, or estimated at start from
  * `options.priorDocuments`.
  *
- * Bad bodies get a 400 naming the field, unknown paths a 404, bodies over `maxBodyBytes` a 413.
+ * Security: it listens on loopback by default and then only answers loopback `Host` names (403);
+ * with `apiKey`, `/v1/*` needs `Authorization: Bearer <key>` (401); POST bodies must be
+ * `application/json` (415); browsers are refused (403) unless their origin is in `cors`. No
+ * response shows a file path. One access-log line per request goes to `log`.
+ *
+ * Bad bodies get a 400 naming the field, unknown paths a 404, bodies over `maxBodyBytes` a 413;
+ * every error is in OpenAI's shape, `{ error: { message, type, param, code } }`.
  *
  * @example
  * ```ts
  * const server = await createServer('runs/demo', { port: 0 });
- * const res = await fetch(`${server.url}/v1/score`, { method: 'POST', body: JSON.stringify({ text: 'In the beginning' }) });
+ * const res = await fetch(`${server.url}/v1/score`, {
+ *   method: 'POST',
+ *   headers: { 'content-type': 'application/json' },
+ *   body: JSON.stringify({ text: 'In the beginning' }),
+ * });
  * console.log((await res.json()).perplexity);
  * await server.close();
  * ```
@@ -45,6 +67,16 @@ export async function createServer(
 ): Promise<InferenceServer> {
   const o = { ...defaultServeOptions, ...options };
   checkServeOptions(o);
+  const log = o.log ?? ((line: string) => console.error(line));
+  const policy = {
+    hosts: allowedHostNames(o.host, o.allowedHosts),
+    corsOrigins: o.cors,
+    apiKey: o.apiKey !== undefined ? apiKeyDigest(o.apiKey) : undefined,
+  };
+  const onRequest = (info: ServedRequest) => {
+    if (o.accessLog) log(formatAccessLog(info));
+    o.onRequest?.(info);
+  };
   throwIfAborted(o.signal);
   const dir = resolve(runDir);
   const { loadRun } = await import('@cbtm/ensemble/node');
@@ -53,7 +85,8 @@ export async function createServer(
     ...(o.backend ? { backend: o.backend } : {}),
     ...(o.log ? { log: o.log } : {}),
   });
-  // The server serves the c-BTM experts; the run's baselines stay unloaded.
+  // The c-BTM experts, and the dense baseline as a second model when the run has one (its
+  // model loads on first use); the random-cluster baseline is not served.
   const ensemble = run.cbtm;
   let prior = o.prior;
   if (o.priorDocuments !== undefined) {
@@ -69,10 +102,13 @@ export async function createServer(
         }),
     );
   }
+  const models = new Map([
+    ['cbtm', ensemble],
+    ...(run.dense ? ([['dense', run.dense]] as const) : []),
+  ]);
   const queue = new SerialQueue();
   // Aborted when the shutdown grace period is over: every running request stops.
   const force = new AbortController();
-  const active = new Set<Promise<void>>();
   let closing: Promise<void> | undefined;
   const state: ServerState = {
     dir,
@@ -82,26 +118,32 @@ export async function createServer(
     defaults: (o.routing ?? {}) satisfies RouteOptions,
     mixing: o.mixing,
     ...(prior ? { prior } : {}),
+    models,
+    created: Math.floor(Date.now() / 1000),
     generateSchema: generateRequestSchema(o.maxGenerateTokens),
+    completionSchema: completionRequestSchema(o.maxGenerateTokens),
     force: force.signal,
+    log,
     closing: () => closing !== undefined,
   };
 
-  const server = createHttpServer((req, res) => {
-    const p = dispatch(req, res, state, o).finally(() => active.delete(p));
-    active.add(p);
-  });
-  const address = await listen(server, o.port, o.host).catch(async (err: unknown) => {
+  const { app, active } = buildApp(state, { maxBodyBytes: o.maxBodyBytes, policy, onRequest });
+  const address = await listen(app, o.port, o.host).catch(async (err: unknown) => {
     await run.dispose();
     throw err;
   });
+  if (!isLoopback(o.host) && o.apiKey === undefined) {
+    log(
+      `Warning: listening on ${o.host} without an API key; anyone who can reach this port can use the server. Set --api-key (or CBTM_API_KEY).`,
+    );
+  }
   let resolveClosed!: () => void;
   const closed = new Promise<void>((ok) => {
     resolveClosed = ok;
   });
   const close = (): Promise<void> => {
     closing ??= (async () => {
-      await shutdown(server, active, force, o.shutdownGraceMs);
+      await shutdown(app, active, force, o.shutdownGraceMs);
       await queue.run(() => run.dispose());
       o.signal?.removeEventListener('abort', onAbort);
       resolveClosed();
@@ -118,6 +160,7 @@ export async function createServer(
     host: address.address,
     port: address.port,
     runDir: dir,
+    models: [...models.keys()],
     ensemble,
     backend: run.backend,
     close,

@@ -1,6 +1,12 @@
+export { formatAccessLog } from './access-log.js';
 export { createServer } from './create-server.js';
-export type { HttpErrorCode } from './http-json.js';
-export type { GenerateRequest, RouteRequest, ScoreRequest } from './request-schemas.js';
+export type { ErrorBody, HttpErrorCode } from './http-error.js';
+export type {
+  CompletionRequest,
+  GenerateRequest,
+  RouteRequest,
+  ScoreRequest,
+} from './request-schemas.js';
 export {
   defaultServeOptions,
   type InferenceServer,

@@ -51,6 +51,51 @@ export function generateRequestSchema(maxTokensLimit: number) {
   });
 }
 
+/** `schema`, where `null` or a missing field means `fallback` (OpenAI clients send `null`). */
+const or = <S extends z.ZodType>(schema: S, fallback: z.output<S>) =>
+  schema.nullish().transform((v) => (v ?? fallback) as z.output<S>);
+
+/** Unsupported OpenAI options are accepted only at their neutral value. */
+const neutral = <T extends number>(value: T, what: string) =>
+  z.literal(value, { error: `${what}; send ${value} or leave it out` }).nullish();
+
+/**
+ * `POST /v1/completions`, OpenAI's legacy completions request. `top_k`, `routing` and `mixing`
+ * are cbtm extensions (send them with the client's `extra_body`).
+ */
+export function completionRequestSchema(maxTokensLimit: number) {
+  return z.strictObject({
+    model: z.string().min(1),
+    prompt: z.union([z.string(), z.array(z.string()).min(1).max(16)], {
+      error: 'expected a string or an array of 1 to 16 strings (token arrays are not supported)',
+    }),
+    max_tokens: or(z.number().int().min(0).max(maxTokensLimit), 16),
+    temperature: or(z.number().min(0).max(2), 1),
+    top_p: or(z.number().gt(0).max(1), 1),
+    n: or(z.number().int().min(1).max(16), 1),
+    stop: or(
+      z
+        .union([z.string().min(1), z.array(z.string().min(1)).max(16)])
+        .transform((s) => (typeof s === 'string' ? [s] : s)),
+      [],
+    ),
+    seed: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).nullish(),
+    stream: or(z.boolean(), false),
+    stream_options: z.strictObject({ include_usage: z.boolean().optional() }).nullish(),
+    logprobs: z.number().int().min(0).max(5).nullish(),
+    echo: or(z.boolean(), false),
+    best_of: neutral(1, 'cbtm has no best_of'),
+    frequency_penalty: neutral(0, 'cbtm has no frequency_penalty'),
+    presence_penalty: neutral(0, 'cbtm has no presence_penalty'),
+    user: z.string().optional(),
+    top_k: z.number().int().min(0).optional(),
+    mixing: mixing.optional(),
+    routing: z
+      .strictObject({ topK: routeTopK.optional(), temperature: routeTemperature.optional() })
+      .optional(),
+  });
+}
+
 /**
  * A validated `/v1/route` body.
  *
@@ -78,6 +123,16 @@ export type ScoreRequest = z.output<typeof scoreRequestSchema>;
  * ```
  */
 export type GenerateRequest = z.output<ReturnType<typeof generateRequestSchema>>;
+
+/**
+ * A validated `/v1/completions` body (defaults filled in).
+ *
+ * @example
+ * ```ts
+ * const body: Partial<CompletionRequest> = { model: 'cbtm', prompt: 'Once', max_tokens: 32, seed: 7, n: 2 };
+ * ```
+ */
+export type CompletionRequest = z.output<ReturnType<typeof completionRequestSchema>>;
 
 /** The first problem of a failed parse: the field (dotted path) and what is wrong with it. */
 export function firstIssue(error: z.ZodError): { field: string; message: string } {

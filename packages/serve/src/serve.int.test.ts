@@ -1,4 +1,5 @@
 import { mkdtemp, rm } from 'node:fs/promises';
+import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Ensemble, GeneratedToken } from '@cbtm/ensemble';
@@ -53,6 +54,38 @@ async function directGeneration(
   return out;
 }
 
+interface RawResponse {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: string;
+}
+
+/** One request with exactly these headers (fetch will not forge a Host header); `host: ''` sends none. */
+function raw(
+  url: string,
+  method: string,
+  path: string,
+  headers: Record<string, string>,
+  body?: string,
+): Promise<RawResponse> {
+  return new Promise((ok, fail) => {
+    // An empty host means none: HTTP/1.0 style, no Host header at all.
+    const noHost = headers.host === '';
+    const { host: _host, ...rest } = headers;
+    const options = noHost ? { method, headers: rest, setHost: false } : { method, headers };
+    const req = request(`${url}${path}`, options, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => {
+        text += c;
+      });
+      res.on('end', () => ok({ status: res.statusCode!, headers: res.headers, body: text }));
+    });
+    req.on('error', fail);
+    req.end(body);
+  });
+}
+
 /** Parses a Server-Sent Events body into its events. */
 function parseEvents(body: string): { event: string; data: unknown }[] {
   return body
@@ -73,7 +106,6 @@ describe('cbtm serve (HTTP inference server)', () => {
     expect(res.status).toBe(200);
     expect(await res.json()).toEqual({
       status: 'ok',
-      run: run.dir,
       k: 2,
       backend: 'wasm',
       queued: 0,
@@ -213,7 +245,7 @@ describe('cbtm serve (HTTP inference server)', () => {
     // This server has no cached prior.
     const res = await post('/v1/score', { text: 'The', mixing: 'cached-prior' });
     expect(res.status).toBe(400);
-    expect(await res.json()).toMatchObject({ error: { field: 'mixing' } });
+    expect(await res.json()).toMatchObject({ error: { param: 'mixing' } });
 
     const docs = run.docs.slice(0, 4);
     const withPrior = await createServer(run.dir, {
@@ -228,6 +260,7 @@ describe('cbtm serve (HTTP inference server)', () => {
       const r = (await (
         await fetch(`${withPrior.url}/v1/score`, {
           method: 'POST',
+          headers: { 'content-type': 'application/json' },
           body: JSON.stringify({ text: text() }),
         })
       ).json()) as { nll: number };
@@ -239,6 +272,137 @@ describe('cbtm serve (HTTP inference server)', () => {
     await expect(
       createServer(run.dir, { port: 0, mixing: 'cached-prior', ...quiet }),
     ).rejects.toThrow(/needs a prior/);
+  });
+
+  it('refuses forged Host headers, browser origins and non-JSON bodies, and shows no paths', async () => {
+    const json = { 'content-type': 'application/json' };
+    const body = JSON.stringify({ text: 'The court' });
+    for (const host of ['evil.example', 'evil.example:80', `attacker.test:${server.port}`]) {
+      const res = await raw(server.url, 'POST', '/v1/route', { ...json, host }, body);
+      expect(res.status, host).toBe(403);
+      expect(JSON.parse(res.body)).toMatchObject({ error: { code: 'forbidden_host' } });
+    }
+    // Node's HTTP parser itself refuses an HTTP/1.1 request without a Host header.
+    const noHost = await raw(server.url, 'POST', '/v1/route', { ...json, host: '' }, body);
+    expect(noHost.status).toBe(400);
+    for (const host of [`localhost:${server.port}`, `127.0.0.1:${server.port}`, 'LOCALHOST']) {
+      expect((await raw(server.url, 'POST', '/v1/route', { ...json, host }, body)).status).toBe(
+        200,
+      );
+    }
+    // A web page can POST text/plain (or a form) without a CORS preflight: refused unread.
+    for (const type of ['text/plain;charset=UTF-8', 'application/x-www-form-urlencoded', '']) {
+      const res = await raw(
+        server.url,
+        'POST',
+        '/v1/route',
+        type ? { 'content-type': type } : {},
+        body,
+      );
+      expect(res.status, type).toBe(415);
+      expect(JSON.parse(res.body)).toMatchObject({ error: { code: 'unsupported_media_type' } });
+    }
+    // CORS is off: a browser's cross-origin request gets a 403 and no CORS headers.
+    const cross = await raw(
+      server.url,
+      'POST',
+      '/v1/route',
+      { ...json, origin: 'https://evil.example' },
+      body,
+    );
+    expect(cross.status).toBe(403);
+    expect(cross.headers['access-control-allow-origin']).toBeUndefined();
+    const preflight = await raw(server.url, 'OPTIONS', '/v1/route', {
+      origin: 'https://evil.example',
+    });
+    expect(preflight.status).toBe(403);
+    // No response holds a file path.
+    const health = await raw(server.url, 'GET', '/health', {});
+    expect(health.body).not.toContain(root);
+    expect(health.body).not.toMatch(/\//);
+  });
+
+  it('with an API key, needs it on /v1/*; allows the CORS origins it was given; logs each request', async () => {
+    const lines: string[] = [];
+    const key = 'test-key-0123456789';
+    const secured = await createServer(run.dir, {
+      port: 0,
+      backend: 'wasm',
+      apiKey: key,
+      cors: ['https://app.example'],
+      log: (line) => lines.push(line),
+    });
+    try {
+      const json = { 'content-type': 'application/json' };
+      const body = JSON.stringify({ text: 'The court' });
+      expect((await raw(secured.url, 'GET', '/health', {})).status).toBe(200);
+      for (const auth of [undefined, 'Bearer wrong-key-0123456789', key, `Basic ${key}`]) {
+        const res = await raw(
+          secured.url,
+          'POST',
+          '/v1/route',
+          auth ? { ...json, authorization: auth } : json,
+          body,
+        );
+        expect(res.status, String(auth)).toBe(401);
+        expect(res.headers['www-authenticate']).toBe('Bearer');
+        expect(JSON.parse(res.body)).toMatchObject({ error: { code: 'invalid_api_key' } });
+      }
+      const ok = await raw(
+        secured.url,
+        'POST',
+        '/v1/route',
+        { ...json, authorization: `Bearer ${key}` },
+        body,
+      );
+      expect(ok.status).toBe(200);
+
+      const origin = 'https://app.example';
+      const preflight = await raw(secured.url, 'OPTIONS', '/v1/route', {
+        origin,
+        'access-control-request-method': 'POST',
+        'access-control-request-headers': 'authorization, content-type',
+      });
+      expect(preflight.status).toBe(204);
+      expect(preflight.headers['access-control-allow-origin']).toBe(origin);
+      expect(preflight.headers['access-control-allow-headers']).toContain('authorization');
+      const fromApp = await raw(
+        secured.url,
+        'POST',
+        '/v1/route',
+        { ...json, origin, authorization: `Bearer ${key}` },
+        body,
+      );
+      expect(fromApp.status).toBe(200);
+      expect(fromApp.headers['access-control-allow-origin']).toBe(origin);
+      expect(
+        (
+          await raw(
+            secured.url,
+            'POST',
+            '/v1/route',
+            { ...json, origin: 'https://other.example' },
+            body,
+          )
+        ).status,
+      ).toBe(403);
+    } finally {
+      await secured.close();
+    }
+    const access = lines.filter((l) => /^\d{4}-\d\d-\d\dT/.test(l));
+    expect(access.map((l) => l.split(' ').slice(1, 4).join(' '))).toEqual([
+      'GET /health 200',
+      'POST /v1/route 401',
+      'POST /v1/route 401',
+      'POST /v1/route 401',
+      'POST /v1/route 401',
+      'POST /v1/route 200',
+      'OPTIONS /v1/route 204',
+      'POST /v1/route 200',
+      'POST /v1/route 403',
+    ]);
+    for (const l of access) expect(l).toMatch(/ \d+ms$/);
+    expect(lines.join('\n')).not.toContain(key);
   });
 
   it('rejects bad requests with a 400 naming the field, unknown paths with 404, big bodies with 413', async () => {
@@ -259,10 +423,11 @@ describe('cbtm serve (HTTP inference server)', () => {
       const res = await post(path, body);
       expect(res.status, `${path} ${JSON.stringify(body)}`).toBe(400);
       const { error } = (await res.json()) as {
-        error: { code: string; field: string; message: string };
+        error: { code: string; param: string; message: string; type: string };
       };
       expect(error.code).toBe('invalid_request');
-      expect(error.field).toBe(field);
+      expect(error.param).toBe(field);
+      expect(error.type).toBe('invalid_request_error');
       expect(error.message).toContain(`"${field}"`);
     }
     const notJson = await post('/v1/score', '{"text": ');
@@ -386,7 +551,7 @@ describe('cbtm serve (HTTP inference server)', () => {
     const events = parseEvents(body);
     expect(events.at(-1)).toMatchObject({
       event: 'error',
-      data: { status: 503, code: 'shutting_down' },
+      data: { code: 'shutting_down', type: 'server_error' },
     });
     expect(events.filter((e) => e.event === 'token').length).toBeLessThan(full.length);
   });

@@ -14,8 +14,31 @@ import type { RouteOptions } from '@cbtm/route';
 export interface ServeOptions {
   /** TCP port; 0 picks a free one (read it back from `server.port`). @default 8080 */
   readonly port?: number;
-  /** Address to listen on. Use `0.0.0.0` to accept connections from other machines. @default '127.0.0.1' */
+  /**
+   * Address to listen on. The default accepts connections from this machine only; use `0.0.0.0`
+   * to accept other machines (and set `apiKey`).
+   * @default '127.0.0.1'
+   */
   readonly host?: string;
+  /**
+   * Requests to `/v1/*` must send `Authorization: Bearer <apiKey>`, or get a 401 (`/health`
+   * stays open for probes). Compared in constant time. No key: no authentication.
+   */
+  readonly apiKey?: string;
+  /**
+   * Extra host names the `Host` header may carry. On a loopback `host` only `localhost`,
+   * `127.0.0.1` and `::1` are accepted by default (a 403 otherwise, against DNS rebinding); on
+   * any other `host` the header is checked only when this is given.
+   */
+  readonly allowedHosts?: readonly string[];
+  /**
+   * Origins a browser may call the server from (`'*'` for any); CORS headers are sent only to
+   * them. Requests with any other `Origin` get a 403.
+   * @default [] (no browser access)
+   */
+  readonly cors?: readonly string[];
+  /** Write one line per finished request to `log` (see `formatAccessLog`). @default true */
+  readonly accessLog?: boolean;
   /** Experts kept loaded at once (least recently used are freed). @default 4 */
   readonly maxLoadedExperts?: number;
   /** Tensor backend for the experts. @default 'auto' */
@@ -50,7 +73,11 @@ export interface ServeOptions {
   readonly signal?: AbortSignal;
   /** Told about every finished request (an access log). */
   readonly onRequest?: (info: ServedRequest) => void;
-  /** Receives the backend line when the ensemble loads. @default console.error */
+  /**
+   * Receives the backend line when the ensemble loads, the access log, and unexpected errors
+   * (whose details never go into a response).
+   * @default console.error
+   */
   readonly log?: (line: string) => void;
 }
 
@@ -66,6 +93,8 @@ export const defaultServeOptions = Object.freeze({
   port: 8080,
   host: '127.0.0.1',
   maxLoadedExperts: 4,
+  cors: Object.freeze([]) as readonly string[],
+  accessLog: true,
   mixing: 'distance' as MixingRule,
   maxBodyBytes: 1_048_576,
   maxGenerateTokens: 1024,
@@ -110,6 +139,8 @@ export interface InferenceServer {
   readonly port: number;
   /** The run directory it serves (absolute). */
   readonly runDir: string;
+  /** The model ids of `/v1/models` and `/v1/completions`: `cbtm`, and `dense` when the run has one. */
+  readonly models: readonly string[];
   /** The loaded ensemble. Use the server's endpoints rather than calling it while requests run. */
   readonly ensemble: Ensemble;
   /** The tensor backend the experts run on. */

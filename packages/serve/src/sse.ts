@@ -13,7 +13,11 @@ export function startEventStream(res: ServerResponse): void {
 
 /** Writes one Server-Sent Event; resolves once the socket can take more. */
 export function writeEvent(res: ServerResponse, event: string, data: unknown): Promise<void> {
-  const ok = res.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
+  return writeRaw(res, `event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
+}
+
+function writeRaw(res: ServerResponse, text: string): Promise<void> {
+  const ok = res.write(text);
   if (ok || res.destroyed) return Promise.resolve();
   return new Promise((done) => {
     const finish = () => {
@@ -24,4 +28,10 @@ export function writeEvent(res: ServerResponse, event: string, data: unknown): P
     res.on('drain', finish);
     res.on('close', finish);
   });
+}
+
+/** Writes one unnamed Server-Sent Event, `data: <text>`, as OpenAI's streams do. */
+export function writeData(res: ServerResponse, data: unknown): Promise<void> {
+  const text = typeof data === 'string' ? data : JSON.stringify(data);
+  return writeRaw(res, `data: ${text}\n\n`);
 }

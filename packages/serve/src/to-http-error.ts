@@ -1,11 +1,22 @@
 import { CbtmError } from '@cbtm/core';
-import { HttpError } from './http-json.js';
+import { HttpError } from './http-error.js';
 
 /** `error.code` values of errors thrown by the ensemble that are the client's fault. */
 const CLIENT_ERROR_CODES = new Set(['E_INVALID_ARGUMENT']);
 
-/** The HTTP error a thrown error becomes; `forced` says the server's shutdown aborted it. */
-export function toHttpError(err: unknown, forced: boolean): HttpError {
+/** Absolute file paths (POSIX or Windows), which a response must never show. */
+const ABSOLUTE_PATH = /(?:[A-Za-z]:\\|\/)(?:[\w.@+-]+[\\/])+[\w.@+-]*/g;
+
+/**
+ * The HTTP error a thrown error becomes; `forced` says the server's shutdown aborted it. An
+ * unexpected error is logged whole and answered with a generic 500, and client errors lose any
+ * file path, so no response shows where the run lives.
+ */
+export function toHttpError(
+  err: unknown,
+  forced: boolean,
+  log?: (line: string) => void,
+): HttpError {
   if (err instanceof HttpError) return err;
   if (err instanceof CbtmError && err.code === 'E_ABORTED') {
     return forced
@@ -13,7 +24,8 @@ export function toHttpError(err: unknown, forced: boolean): HttpError {
       : new HttpError(499, 'cancelled', 'The request was cancelled.');
   }
   if (err instanceof CbtmError && CLIENT_ERROR_CODES.has(err.code)) {
-    return new HttpError(400, 'invalid_request', err.message);
+    return new HttpError(400, 'invalid_request', err.message.replace(ABSOLUTE_PATH, '<path>'));
   }
-  return new HttpError(500, 'internal', err instanceof Error ? err.message : String(err));
+  log?.(`Internal error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);
+  return new HttpError(500, 'internal', 'Internal server error; the server log has the details.');
 }

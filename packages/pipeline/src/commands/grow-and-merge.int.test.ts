@@ -283,6 +283,7 @@ describe('--mixing in eval, generate and serve', () => {
       const url = ctx.out().trim();
       const res = await fetch(`${url}/v1/score`, {
         method: 'POST',
+        headers: { 'content-type': 'application/json' },
         body: JSON.stringify({ text: 'The court held' }),
       });
       const body = (await res.json()) as { tokens: { experts: number[] }[] };

@@ -107,6 +107,7 @@ describeWithProgram(
       const route = (await (
         await fetch(`${url}/v1/route`, {
           method: 'POST',
+          headers: { 'content-type': 'application/json' },
           body: JSON.stringify({ text: 'the law of the land' }),
         })
       ).json()) as { experts: number[] };

@@ -11,6 +11,10 @@ export interface ServeFlags {
   readonly run: string;
   readonly port?: number;
   readonly host?: string;
+  /** From `--api-key` or `CBTM_API_KEY`. */
+  readonly apiKey?: string;
+  readonly cors?: readonly string[];
+  readonly allowedHost?: readonly string[];
   readonly maxLoadedExperts?: number;
   readonly topK?: string;
   readonly temperature?: number | string;
@@ -33,7 +37,8 @@ function parseTopK(value: string | undefined): number | undefined {
 
 /**
  * `cbtm serve --run DIR`: serves the run's ensemble over HTTP until Ctrl-C (see `createServer`),
- * then shuts down gracefully. Prints the URL on stdout and the endpoints on stderr. Defaults for
+ * then shuts down gracefully. Prints the URL on stdout, the endpoints and one access-log line
+ * per request on stderr. `--api-key` (or `CBTM_API_KEY`, which commander reads) sets the key. Defaults for
  * requests that do not say: routing temperature from the run config (`eval.temperature`), all
  * experts unless `--top-k`.
  *
@@ -73,6 +78,9 @@ export async function serveCommand(flags: ServeFlags, ctx: CommandContext): Prom
   const server = await createServer(run.dir, {
     port: flags.port ?? defaultServeOptions.port,
     host: flags.host ?? defaultServeOptions.host,
+    ...(flags.apiKey ? { apiKey: flags.apiKey } : {}),
+    ...(flags.cors?.length ? { cors: flags.cors } : {}),
+    ...(flags.allowedHost?.length ? { allowedHosts: flags.allowedHost } : {}),
     ...(flags.maxLoadedExperts !== undefined ? { maxLoadedExperts: flags.maxLoadedExperts } : {}),
     ...(flags.maxBodyBytes !== undefined ? { maxBodyBytes: flags.maxBodyBytes } : {}),
     ...(flags.maxTokens !== undefined ? { maxGenerateTokens: flags.maxTokens } : {}),
@@ -86,8 +94,11 @@ export async function serveCommand(flags: ServeFlags, ctx: CommandContext): Prom
     log: (line) => ctx.stderr.write(`${line}\n`),
   });
   ctx.stderr.write(
-    `Serving ${run.dir} (${server.ensemble.k} experts, ${server.backend}) on ${server.url}\n` +
+    `Serving ${run.dir} (${server.ensemble.k} experts, ${server.backend}) on ${server.url}` +
+      `${flags.apiKey ? ' (API key required)' : ''}\n` +
       `  GET  ${server.url}/health\n` +
+      `  OpenAI API at ${server.url}/v1 (models: cbtm${server.models.includes('dense') ? ', dense' : ''})\n` +
+      `  POST ${server.url}/v1/completions {"model": "cbtm", "prompt": "...", "max_tokens": 64, "stream": true}\n` +
       `  POST ${server.url}/v1/route     {"text": "..."}\n` +
       `  POST ${server.url}/v1/score     {"text": "...", "topK": 2}\n` +
       `  POST ${server.url}/v1/generate  {"prompt": "...", "maxTokens": 64, "seed": 1, "stream": true}\n` +

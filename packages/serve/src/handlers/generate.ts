@@ -2,14 +2,12 @@ import type { IncomingMessage } from 'node:http';
 import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
 import { CbtmError } from '@cbtm/core';
 import type { GeneratedToken } from '@cbtm/ensemble';
-import { sendJson } from '../http-json.js';
 import type { GenerateRequest } from '../request-schemas.js';
 import { startEventStream, writeEvent } from '../sse.js';
 import { toHttpError } from '../to-http-error.js';
 import {
   type Handler,
   mixingOptions,
-  parse,
   type RequestContext,
   routeOptions,
   type ServerState,
@@ -64,6 +62,7 @@ async function streamTokens(
   state: ServerState,
 ): Promise<void> {
   const { res, stats } = ctx;
+  ctx.reply.hijack();
   startEventStream(res);
   let text = '';
   let count = 0;
@@ -77,7 +76,7 @@ async function streamTokens(
   } catch (err) {
     stats.aborted = err instanceof CbtmError && err.code === 'E_ABORTED';
     if (!res.destroyed) {
-      const e = toHttpError(err, state.force.aborted);
+      const e = toHttpError(err, state.force.aborted, state.log);
       await writeEvent(res, 'error', e.toBody().error);
     }
   }
@@ -89,11 +88,11 @@ async function streamTokens(
  * `Accept: text/event-stream`) Server-Sent Events. A client that disconnects aborts it.
  */
 export const generate: Handler = async (body, ctx, state) => {
-  const r: GenerateRequest = parse(state.generateSchema, body);
+  const r = body as GenerateRequest;
   if (wantsStream(ctx.req, r)) return streamTokens(r, ctx, state);
   const tokens: GeneratedToken[] = [];
   const finishReason = await generateTokens(r, ctx, state, (t) => {
     tokens.push(t);
   });
-  sendJson(ctx.res, 200, { text: tokens.map((t) => t.token).join(''), tokens, finishReason });
+  return { text: tokens.map((t) => t.token).join(''), tokens, finishReason };
 };

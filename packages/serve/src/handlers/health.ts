@@ -1,15 +1,13 @@
-import { sendJson } from '../http-json.js';
 import type { Handler } from './handler.js';
 
-/** `GET /health` → `{ status, run, k, backend, queued }`; a 503 while shutting down. */
-export const health: Handler = async (_body, { res, stats }, state) => {
+/** `GET /health` → `{ status, k, backend, queued }`; a 503 while shutting down. */
+export const health: Handler = async (_body, { reply }, state) => {
   const closing = state.closing();
-  stats.status = closing ? 503 : 200;
-  sendJson(res, stats.status, {
+  reply.code(closing ? 503 : 200);
+  return {
     status: closing ? 'shutting-down' : 'ok',
-    run: state.dir,
     k: state.ensemble.k,
     backend: state.backend,
     queued: state.queue.size,
-  });
+  };
 };

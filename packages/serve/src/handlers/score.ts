@@ -1,11 +1,10 @@
-import { sendJson } from '../http-json.js';
-import { type ScoreRequest, scoreRequestSchema } from '../request-schemas.js';
-import { type Handler, mixingOptions, parse, routeOptions } from './handler.js';
+import type { ScoreRequest } from '../request-schemas.js';
+import { type Handler, mixingOptions, routeOptions } from './handler.js';
 
 /** `POST /v1/score` → per-token log-probabilities and routes, `nll`, `perplexity`, `expertsRun`. */
-export const score: Handler = async (body, { res, signal }, state) => {
+export const score: Handler = async (body, { signal }, state) => {
   const { ensemble, queue, defaults } = state;
-  const r: ScoreRequest = parse(scoreRequestSchema, body);
+  const r = body as ScoreRequest;
   const mix = mixingOptions(state, r);
   const s = await queue.run(() =>
     ensemble.scoreSequence(r.text, {
@@ -17,7 +16,7 @@ export const score: Handler = async (body, { res, signal }, state) => {
       signal,
     }),
   );
-  sendJson(res, 200, {
+  return {
     tokens: Array.from(s.tokens, (id, t) => ({
       id,
       text: ensemble.tokenizer.decode([id]),
@@ -28,5 +27,5 @@ export const score: Handler = async (body, { res, signal }, state) => {
     nll: s.nll,
     perplexity: s.perplexity,
     expertsRun: s.expertsRun,
-  });
+  };
 };
