@@ -160,6 +160,34 @@ for (const [i, routing] of (spec.routing ?? []).entries()) {
   writeFileSync(join(outDir, `routing-${i}.md`), `${out.join('\n')}\n`);
 }
 
+/**
+ * Markdown table of a k × budget grid: one row per k and method (k = 1 is dense), each cell a
+ * perplexity and its change against k = 1 at the same budget.
+ */
+function gridTable(points, ks, budgets, methodsFor) {
+  const at = (kk, t) => points.find((p) => p.k === kk && p.tokens === t);
+  const out = [
+    `| k | method | ${budgets.map(k).join(' | ')} |`,
+    `|---|---|${budgets.map(() => '---').join('|')}|`,
+  ];
+  for (const kk of ks) {
+    for (const m of kk === 1 ? ['all'] : methodsFor) {
+      if (kk > 1 && m !== 'all' && Number(m.slice(3)) >= kk) continue;
+      const cells = budgets.map((t) => {
+        const p = at(kk, t);
+        const d = at(1, t);
+        if (!p || p.perplexity[m] === undefined) return '';
+        const v = p.perplexity[m];
+        return kk === 1 || !d ? v.toFixed(2) : `${v.toFixed(2)} (${pct(v, d.perplexity.all)})`;
+      });
+      out.push(
+        `| ${kk} | ${kk === 1 ? 'dense' : m === 'all' ? 'c-BTM all' : `c-BTM ${m}`} | ${cells.join(' | ')} |`,
+      );
+    }
+  }
+  return out;
+}
+
 // Grid points gathered from several sweep folders (a grid split across machines or runs). Each
 // point is read from its own sweep-results.json; the seed model it branched from is read from the
 // point run's manifest (the checksum of the seed's files in its training stage config), so points
@@ -267,26 +295,7 @@ for (const grid of spec.grids ?? []) {
     throw new Error(`grid ${grid.id}: its points branched from ${seeds.size} seeds.`);
   const budgets = [...new Set(points.map((p) => p.tokens))].sort((a, b) => a - b);
   const gridKs = [...new Set(points.map((p) => p.k))].sort((a, b) => a - b);
-  const at = (kk, t) => points.find((p) => p.k === kk && p.tokens === t);
-  const out = [
-    `| k | method | ${budgets.map(k).join(' | ')} |`,
-    `|---|---|${budgets.map(() => '---').join('|')}|`,
-  ];
-  for (const kk of gridKs) {
-    for (const m of kk === 1 ? ['all'] : ['all', 'top2', 'top1']) {
-      if (kk > 1 && m !== 'all' && Number(m.slice(3)) >= kk) continue;
-      const cells = budgets.map((t) => {
-        const p = at(kk, t);
-        const d = at(1, t);
-        if (!p || p.perplexity[m] === undefined) return '';
-        const v = p.perplexity[m];
-        return kk === 1 || !d ? v.toFixed(2) : `${v.toFixed(2)} (${pct(v, d.perplexity.all)})`;
-      });
-      out.push(
-        `| ${kk} | ${kk === 1 ? 'dense' : m === 'all' ? 'c-BTM all' : `c-BTM ${m}`} | ${cells.join(' | ')} |`,
-      );
-    }
-  }
+  const out = gridTable(points, gridKs, budgets, ['all', 'top2', 'top1']);
   const reproduced = points.filter((p) => p.reproducedBy);
   if (reproduced.length > 0) {
     out.push(
@@ -320,27 +329,13 @@ if (spec.sweep) {
   mkdirSync(pub, { recursive: true });
   writeFileSync(join(pub, 'sweep-figure.svg'), readFileSync(join(dir, 'sweep-figure.svg')));
   const budgets = r.grid.tokens.filter((t) => r.points.some((p) => p.tokens === t));
-  const out = [
-    `| k | method | ${budgets.map(k).join(' | ')} |`,
-    `|---|---|${budgets.map(() => '---').join('|')}|`,
-  ];
+  const out = gridTable(
+    r.points,
+    r.grid.k,
+    budgets,
+    r.grid.topK.map((x) => (x === 'all' ? 'all' : `top${x}`)),
+  );
   const at = (kk, t) => r.points.find((p) => p.k === kk && p.tokens === t);
-  for (const kk of r.grid.k) {
-    const methods = kk === 1 ? ['all'] : r.grid.topK.map((x) => (x === 'all' ? 'all' : `top${x}`));
-    for (const m of methods) {
-      if (kk > 1 && m !== 'all' && Number(m.slice(3)) >= kk) continue;
-      const cells = budgets.map((t) => {
-        const p = at(kk, t);
-        const d = at(1, t);
-        if (!p || p.perplexity[m] === undefined) return '';
-        const v = p.perplexity[m];
-        return kk === 1 || !d ? v.toFixed(2) : `${v.toFixed(2)} (${pct(v, d.perplexity.all)})`;
-      });
-      out.push(
-        `| ${kk} | ${kk === 1 ? 'dense' : m === 'all' ? 'c-BTM all' : `c-BTM ${m}`} | ${cells.join(' | ')} |`,
-      );
-    }
-  }
   out.push(
     '',
     'Training time of each grid point (wall seconds of its training stage, and tokens per second over it):',
