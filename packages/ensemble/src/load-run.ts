@@ -1,7 +1,6 @@
-import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { CbtmError, RunDirError } from '@cbtm/core';
-import { pathExists, RunLayout } from '@cbtm/core/node';
+import { listExpertIds, pathExists, RunLayout } from '@cbtm/core/node';
 import { Ensemble } from './ensemble.js';
 import { ExpertPool } from './expert-pool.js';
 import { ExpertSubsetRouting } from './expert-set.js';
@@ -63,11 +62,7 @@ async function need(path: string, what: string): Promise<void> {
 
 /** Numbered sub-directories 0..n−1 of `dir`; gaps are an error. */
 async function numberedDirs(dir: string): Promise<number> {
-  const entries = await readdir(dir, { withFileTypes: true });
-  const ids = entries
-    .filter((e) => e.isDirectory() && /^\d+$/.test(e.name))
-    .map((e) => Number(e.name))
-    .sort((a, b) => a - b);
+  const ids = await listExpertIds(dir);
   ids.forEach((id, i) => {
     if (id !== i) {
       throw new RunDirError(
