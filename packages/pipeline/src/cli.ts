@@ -40,6 +40,25 @@ function positiveInt(value: string): number {
   return n;
 }
 
+/** `--mixing`, shared by eval, generate and serve. */
+function mixingOption(): Option {
+  return new Option(
+    '--mixing <rule>',
+    'how experts are weighted: c-BTM centroid distance, or BTM’s cached or updating prior',
+  ).choices(['distance', 'cached-prior', 'updating-prior']);
+}
+
+const priorCorpusOption = [
+  '--prior-corpus <path>',
+  'held-out documents to estimate the prior over experts from (default for cached-prior: the run’s validation corpus)',
+] as const;
+
+const priorDocsOption = [
+  '--prior-docs <n>',
+  'documents read for the prior (default 16)',
+  positiveInt,
+] as const;
+
 function examples(lines: readonly string[]): string {
   return `\nExamples:\n${lines.map((l) => `  $ ${l}`).join('\n')}\n`;
 }
@@ -219,17 +238,9 @@ export function createProgram(ctx: CommandContext): Command {
     )
     .option('--temperature <t>', 'routing temperature T', numberOrText)
     .option('--json', 'print the results object as JSON on stdout')
-    .addOption(
-      new Option(
-        '--mixing <rule>',
-        'how experts are weighted: c-BTM centroid distance, or BTM’s cached or updating prior',
-      ).choices(['distance', 'cached-prior', 'updating-prior']),
-    )
-    .option(
-      '--prior-corpus <path>',
-      'held-out documents to estimate the prior over experts from (default for cached-prior: the run’s validation corpus)',
-    )
-    .option('--prior-docs <n>', 'documents read for the prior (default 16)', positiveInt)
+    .addOption(mixingOption())
+    .option(...priorCorpusOption)
+    .option(...priorDocsOption)
     .addHelpText(
       'after',
       examples([
@@ -252,17 +263,9 @@ export function createProgram(ctx: CommandContext): Command {
     .option('--seed <n>', 'sampling seed', nonNegativeInt, 1)
     .option('--top-k <k>', 'experts mixed per token (an integer or "all")')
     .option('--temperature <t>', 'routing temperature T', numberOrText)
-    .addOption(
-      new Option(
-        '--mixing <rule>',
-        'how experts are weighted: c-BTM centroid distance, or BTM’s cached or updating prior',
-      ).choices(['distance', 'cached-prior', 'updating-prior']),
-    )
-    .option(
-      '--prior-corpus <path>',
-      'held-out documents to estimate the prior over experts from (default for cached-prior: the run’s validation corpus)',
-    )
-    .option('--prior-docs <n>', 'documents read for the prior (default 16)', positiveInt)
+    .addOption(mixingOption())
+    .option(...priorCorpusOption)
+    .option(...priorDocsOption)
     .addHelpText(
       'after',
       examples([
@@ -319,17 +322,9 @@ export function createProgram(ctx: CommandContext): Command {
     .option('--backend <name>', 'tensor backend: auto, tensorflow-gpu, tensorflow, wasm, cpu')
     .option('--max-tokens <n>', 'most tokens one /v1/generate request may ask for', positiveInt)
     .option('--max-body-bytes <n>', 'largest request body in bytes', positiveInt)
-    .addOption(
-      new Option(
-        '--mixing <rule>',
-        'how experts are weighted: c-BTM centroid distance, or BTM’s cached or updating prior',
-      ).choices(['distance', 'cached-prior', 'updating-prior']),
-    )
-    .option(
-      '--prior-corpus <path>',
-      'held-out documents to estimate the prior over experts from (default for cached-prior: the run’s validation corpus)',
-    )
-    .option('--prior-docs <n>', 'documents read for the prior (default 16)', positiveInt)
+    .addOption(mixingOption())
+    .option(...priorCorpusOption)
+    .option(...priorDocsOption)
     .addHelpText(
       'after',
       examples([

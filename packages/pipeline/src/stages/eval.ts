@@ -7,6 +7,7 @@ import {
   writeJsonAtomic,
 } from '@cbtm/core/node';
 import type { EvalMethod } from '@cbtm/ensemble';
+import type { LoadedRun } from '@cbtm/ensemble/node';
 import type { CbtmConfig, TopK } from '../config/schema.js';
 import { modelChecksums } from '../model-files.js';
 import { type ClusterQuality, type EvalResults, methodLabel } from '../results.js';
@@ -95,12 +96,14 @@ export function assertFinitePerplexities(
 
 /**
  * Scores the validation corpus with every method through `@cbtm/ensemble`, and returns the
- * results with the cluster quality attached.
+ * results with the cluster quality attached. `extend` may add methods scored in the same pass
+ * (`cbtm eval --mixing`), given the loaded run and the run's own methods.
  */
 export async function evaluateRun(
   ctx: StageContext,
   settings: EvalSettings,
   corpus: { readonly docs: AsyncIterable<Document>; readonly name: string },
+  extend?: (loaded: LoadedRun, methods: EvalMethod[]) => Promise<EvalMethod[]>,
 ): Promise<EvalResults> {
   const { run, config } = ctx;
   const started = Date.now();
@@ -109,15 +112,15 @@ export async function evaluateRun(
     import('@cbtm/ensemble/node'),
   ]);
   const loaded = await loadRun(run.dir, { backend: config.train.backend, log: ctx.log });
-  // Baselines turned off in the config are left out even when their models are on disk.
-  const methods = evalMethods(settings, loaded.cbtm.k, {
-    dense: config.baselines.dense && loaded.dense !== undefined,
-    random: config.baselines.random && loaded.random !== undefined,
-  });
-  const results = await evaluate(
-    scorersFor(loaded, methods),
-    capped(corpus.docs, settings.maxDocs),
-    {
+  let results: Awaited<ReturnType<typeof evaluate>>;
+  try {
+    // Baselines turned off in the config are left out even when their models are on disk.
+    const base = evalMethods(settings, loaded.cbtm.k, {
+      dense: config.baselines.dense && loaded.dense !== undefined,
+      random: config.baselines.random && loaded.random !== undefined,
+    });
+    const methods = extend ? await extend(loaded, base) : base;
+    results = await evaluate(scorersFor(loaded, methods), capped(corpus.docs, settings.maxDocs), {
       backend: loaded.backend,
       corpusName: corpus.name,
       ...(settings.maxTokensPerDoc !== null
@@ -125,8 +128,10 @@ export async function evaluateRun(
         : {}),
       ...(ctx.signal ? { signal: ctx.signal } : {}),
       ...(ctx.onProgress ? { onProgress: ctx.onProgress } : {}),
-    },
-  ).finally(() => loaded.dispose());
+    });
+  } finally {
+    await loaded.dispose();
+  }
   assertFinitePerplexities(results, run.dir);
   ctx.log(
     `eval: ${results.corpus.documents} documents, ${results.tokens} tokens in ${((Date.now() - started) / 1000).toFixed(1)}s.`,
