@@ -14,6 +14,7 @@ export {
   throwIfAborted,
 } from './errors.js';
 export { type FileSystem, fileSystem, registerFileSystem } from './file-system.js';
+export { decodeFloat32LE, encodeFloat32LE } from './float32-bytes.js';
 export {
   type LongRunOptions,
   type ProgressCallback,

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { parseTopK, parseTopKList } from './top-k-flag.js';
 
 /**
  * What every command receives besides its flags: output streams, the working folder, Ctrl-C.
@@ -235,6 +236,7 @@ export function createProgram(ctx: CommandContext): Command {
     .option(
       '--top-k <k>',
       'experts mixed per token: an integer or "all"; several comma-separated (1,2,all)',
+      parseTopKList,
     )
     .option('--temperature <t>', 'routing temperature T', numberOrText)
     .option('--json', 'print the results object as JSON on stdout')
@@ -261,7 +263,7 @@ export function createProgram(ctx: CommandContext): Command {
     .requiredOption('-p, --prompt <text>', 'prompt')
     .option('--max-tokens <n>', 'tokens to generate', positiveInt, 64)
     .option('--seed <n>', 'sampling seed', nonNegativeInt, 1)
-    .option('--top-k <k>', 'experts mixed per token (an integer or "all")')
+    .option('--top-k <k>', 'experts mixed per token (an integer or "all")', parseTopK)
     .option('--temperature <t>', 'routing temperature T', numberOrText)
     .addOption(mixingOption())
     .option(...priorCorpusOption)
@@ -317,6 +319,7 @@ export function createProgram(ctx: CommandContext): Command {
     .option(
       '--top-k <k>',
       'experts mixed per token when a request does not say (an integer or "all")',
+      parseTopK,
     )
     .option('--temperature <t>', 'routing temperature T when a request does not say', numberOrText)
     .option('--backend <name>', 'tensor backend: auto, tensorflow-gpu, tensorflow, wasm, cpu')
@@ -472,6 +475,7 @@ export function createProgram(ctx: CommandContext): Command {
     .option(
       '--top-k <k>',
       'experts mixed per token when the page opens: an integer or "all" (default: all)',
+      parseTopK,
     )
     .option(
       '--temperature <t>',

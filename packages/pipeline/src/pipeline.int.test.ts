@@ -138,7 +138,7 @@ describe('runPipeline on a tiny real run', () => {
     const bad = await runBin(['eval', '--run', runDir, '--top-k', '0']);
     expect(bad.code).toBe(2);
     expect(bad.stderr.trim()).toBe(
-      'cbtm: error: Invalid config: --top-k: field "eval.topK[0]" must be an integer ≥ 1 or "all", got 0.',
+      `cbtm: error: option '--top-k <k>' argument '0' is invalid. expected comma-separated integers ≥ 1 or "all" (such as 1,2,all), got "0".`,
     );
   });
 

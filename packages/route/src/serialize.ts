@@ -1,7 +1,13 @@
 import { createHash } from 'node:crypto';
 import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { CbtmError, RunDirError, writeFileAtomic } from '@cbtm/core/node';
+import {
+  CbtmError,
+  decodeFloat32LE,
+  encodeFloat32LE,
+  RunDirError,
+  writeFileAtomic,
+} from '@cbtm/core/node';
 import { writeAtomically } from './atomic.js';
 import type { RouterKind } from './router.js';
 import {
@@ -12,20 +18,6 @@ import {
   type RouterManifest,
   type SavedHnswParams,
 } from './router-format.js';
-
-function encodeFloat32LE(values: Float32Array): Uint8Array {
-  const bytes = new Uint8Array(values.length * 4);
-  const view = new DataView(bytes.buffer);
-  for (let i = 0; i < values.length; i++) view.setFloat32(i * 4, values[i]!, true);
-  return bytes;
-}
-
-function decodeFloat32LE(bytes: Uint8Array): Float32Array {
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const out = new Float32Array(bytes.byteLength / 4);
-  for (let i = 0; i < out.length; i++) out[i] = view.getFloat32(i * 4, true);
-  return out;
-}
 
 /** Writes centroids, the optional index, then `router.json`. @internal */
 export async function writeRouterFiles(

@@ -21,19 +21,10 @@ import { openExistingRun, overridesFrom, rendererFor } from './shared.js';
 export interface EvalCommandOptions extends MixingFlags {
   readonly run: string;
   readonly corpus?: string;
-  readonly topK?: string;
+  /** Parsed by the CLI (`parseTopKList`). */
+  readonly topK?: readonly TopK[];
   readonly temperature?: number | string;
   readonly json?: boolean;
-}
-
-/** `--top-k 1,2,all` → [1, 2, 'all'] (bad items pass through for the config check to name). */
-function parseTopK(text: string): (TopK | string)[] {
-  return text.split(',').map((s) => {
-    const t = s.trim();
-    if (t === 'all') return 'all';
-    const n = Number(t);
-    return t !== '' && Number.isFinite(n) ? n : t;
-  });
 }
 
 /**
@@ -46,7 +37,7 @@ function parseTopK(text: string): (TopK | string)[] {
 export async function evalCommand(opts: EvalCommandOptions, ctx: CommandContext): Promise<void> {
   const overrides = overridesFrom(opts, ['temperature']);
   if (opts.topK !== undefined)
-    overrides.push({ path: ['eval', 'topK'], value: parseTopK(opts.topK), flag: '--top-k' });
+    overrides.push({ path: ['eval', 'topK'], value: opts.topK, flag: '--top-k' });
   if (opts.corpus !== undefined)
     overrides.push({ path: ['corpus', 'valid'], value: opts.corpus, flag: '--corpus' });
   const { run, config } = await openExistingRun(opts.run, ctx, overrides);

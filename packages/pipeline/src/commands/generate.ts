@@ -1,7 +1,9 @@
 import { CbtmError, InvalidArgumentError } from '@cbtm/core';
 import type { CommandContext } from '../cli.js';
+import type { TopK } from '../config/schema.js';
 import { verifyModelFiles } from '../model-files.js';
 import { runStages, stageContext } from '../run-pipeline.js';
+import { expertLimit } from '../top-k-flag.js';
 import { describePrior, type MixingFlags, resolveMixingFlags } from './mixing-flags.js';
 import { openExistingRun, overridesFrom } from './shared.js';
 
@@ -11,7 +13,8 @@ export interface GenerateCommandOptions extends MixingFlags {
   readonly prompt: string;
   readonly maxTokens: number;
   readonly seed: number;
-  readonly topK?: string;
+  /** Parsed by the CLI (`parseTopK`). */
+  readonly topK?: TopK;
   readonly temperature?: number | string;
 }
 
@@ -38,14 +41,7 @@ export async function generateCommand(
   await runStages(sctx, ['router']);
   const mixing = resolveMixingFlags(opts, ctx, sctx);
   await verifyModelFiles(run);
-  let topK: number | undefined;
-  if (opts.topK !== undefined && opts.topK !== 'all') {
-    topK = Number(opts.topK);
-    if (!Number.isInteger(topK) || topK < 1)
-      throw new InvalidArgumentError(
-        `--top-k must be an integer ≥ 1 or "all", got "${opts.topK}".`,
-      );
-  }
+  const topK = expertLimit(opts.topK);
   const { loadRun } = await import('@cbtm/ensemble/node');
   const loaded = await loadRun(run.dir, {
     backend: config.train.backend,

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { RunDir } from '@cbtm/core/node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { TopK } from '../config/schema.js';
 import type { EvalResults } from '../results.js';
 import { runPipeline } from '../run-pipeline.js';
 import { captureContext } from '../test-utils/capture-context.js';
@@ -34,7 +35,7 @@ async function recordExperts(): Promise<void> {
   });
 }
 
-async function evalJson(flags: { topK?: string } = {}): Promise<EvalResults> {
+async function evalJson(flags: { topK?: readonly TopK[] } = {}): Promise<EvalResults> {
   const ctx = captureContext(root);
   await evalCommand({ run: runDir, json: true, ...flags }, ctx);
   return JSON.parse(ctx.out()) as EvalResults;
@@ -55,14 +56,14 @@ afterAll(async () => {
 describe('eval, generate and serve trust only the models the manifest recorded', () => {
   it('cbtm eval scores a retrained expert again instead of answering from its cache', async () => {
     const before = await evalJson();
-    const beforeTop1 = await evalJson({ topK: '1' });
+    const beforeTop1 = await evalJson({ topK: [1] });
     // "Retrain" expert 0: give it expert 1's weights (same size), and record the stage again.
     const [w0, w1] = [await weightsFile(0), await weightsFile(1)];
     const original = await readFile(w0);
     await writeFile(w0, await readFile(w1));
     await recordExperts();
     const after = await evalJson();
-    const afterTop1 = await evalJson({ topK: '1' });
+    const afterTop1 = await evalJson({ topK: [1] });
     expect(after.methods['cbtm-top1']!.perplexity).not.toBe(
       before.methods['cbtm-top1']!.perplexity,
     );
@@ -72,7 +73,7 @@ describe('eval, generate and serve trust only the models the manifest recorded',
     // Back to the first weights: the first cached result is valid again, and is reused.
     await writeFile(w0, original);
     await recordExperts();
-    const again = await evalJson({ topK: '1' });
+    const again = await evalJson({ topK: [1] });
     expect(again.createdAt).toBe(beforeTop1.createdAt);
   });
 
@@ -84,7 +85,7 @@ describe('eval, generate and serve trust only the models the manifest recorded',
     await writeFile(w0, changed);
     try {
       const checksum = /experts does not match its checksum in manifest\.json/;
-      await expect(evalJson({ topK: '1' })).rejects.toThrow(checksum);
+      await expect(evalJson({ topK: [1] })).rejects.toThrow(checksum);
       await expect(
         generateCommand(
           { run: runDir, prompt: 'The', maxTokens: 2, seed: 1 },
@@ -110,7 +111,7 @@ describe('eval, generate and serve trust only the models the manifest recorded',
     await writeFile(w0, nan);
     await recordExperts();
     try {
-      await expect(evalJson({ topK: '1,all' })).rejects.toMatchObject({
+      await expect(evalJson({ topK: [1, 'all'] })).rejects.toMatchObject({
         code: 'E_MODEL',
         message: expect.stringMatching(/Perplexity is not a finite number \(c-BTM/),
       });

@@ -97,7 +97,7 @@ describeWithProgram(
       await runPipeline(tinyConfig(runDir), { stages: ['router'] });
       const ac = new AbortController();
       const ctx = context(ac.signal);
-      const serving = serveCommand({ run: 'run', port: 0, topK: '1' }, ctx);
+      const serving = serveCommand({ run: 'run', port: 0, topK: 1 }, ctx);
       while (!ctx.out().includes('\n')) await new Promise((ok) => setTimeout(ok, 20));
       const url = ctx.out().trim();
       expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);

@@ -1,7 +1,9 @@
 import { CbtmError, InvalidArgumentError } from '@cbtm/core';
 import type { CommandContext } from '../cli.js';
+import type { TopK } from '../config/schema.js';
 import { verifyModelFiles } from '../model-files.js';
 import { stageContext } from '../run-pipeline.js';
+import { expertLimit } from '../top-k-flag.js';
 import { resolveMixingFlags } from './mixing-flags.js';
 import { importOptional } from './optional-package.js';
 import { openExistingRun, overridesFrom } from './shared.js';
@@ -16,7 +18,8 @@ export interface ServeFlags {
   readonly cors?: readonly string[];
   readonly allowedHost?: readonly string[];
   readonly maxLoadedExperts?: number;
-  readonly topK?: string;
+  /** Parsed by the CLI (`parseTopK`). */
+  readonly topK?: TopK;
   readonly temperature?: number | string;
   readonly backend?: string;
   readonly maxBodyBytes?: number;
@@ -24,15 +27,6 @@ export interface ServeFlags {
   readonly mixing?: string;
   readonly priorCorpus?: string;
   readonly priorDocs?: number;
-}
-
-function parseTopK(value: string | undefined): number | undefined {
-  if (value === undefined || value === 'all') return undefined;
-  const n = Number(value);
-  if (!/^\d+$/.test(value.trim()) || n < 1) {
-    throw new InvalidArgumentError(`--top-k: expected an integer ≥ 1 or "all", got "${value}".`);
-  }
-  return n;
 }
 
 /**
@@ -62,7 +56,7 @@ export async function serveCommand(flags: ServeFlags, ctx: CommandContext): Prom
     }
   }
   await verifyModelFiles(run);
-  const topK = parseTopK(flags.topK);
+  const topK = expertLimit(flags.topK);
   // The run's corpus is only looked at when a BTM mixing rule needs a prior.
   const mixingGiven = [flags.mixing, flags.priorCorpus, flags.priorDocs].some(
     (f) => f !== undefined,

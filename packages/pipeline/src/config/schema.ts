@@ -241,7 +241,8 @@ const routerSchema = z
   })
   .prefault({});
 
-const topKSchema = z.union([positiveInt(), z.literal('all')]);
+/** A top-k setting in a config file: a number of experts, or `'all'` (shared with the sweep config). */
+export const topKSchema = z.union([positiveInt(), z.literal('all')]);
 
 const evalSchema = z
   .strictObject({

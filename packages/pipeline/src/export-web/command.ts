@@ -1,6 +1,7 @@
 import { resolve } from 'node:path';
 import { InvalidArgumentError } from '@cbtm/core';
 import type { CommandContext } from '../cli.js';
+import type { TopK } from '../config/schema.js';
 import { exportWeb } from './export-web.js';
 
 /** Flags of `cbtm export-web`, as commander parses them. */
@@ -10,15 +11,8 @@ export interface ExportWebFlags {
   readonly experts?: string;
   readonly prompt?: string[];
   readonly temperature?: number | string;
-  readonly topK?: string;
-}
-
-function parseTopK(value: string | undefined): number | 'all' | undefined {
-  if (value === undefined || value === 'all') return value;
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1)
-    throw new InvalidArgumentError(`--top-k: expected an integer ≥ 1 or "all", got "${value}".`);
-  return n;
+  /** Parsed by the CLI (`parseTopK`). */
+  readonly topK?: TopK;
 }
 
 function parseExperts(value: string | undefined): number[] | undefined {
@@ -51,7 +45,7 @@ export async function exportWebCommand(flags: ExportWebFlags, ctx: CommandContex
     );
   }
   const experts = parseExperts(flags.experts);
-  const topK = parseTopK(flags.topK);
+  const topK = flags.topK;
   const result = await exportWeb(resolve(ctx.cwd, flags.run), resolve(ctx.cwd, flags.out), {
     ...(experts ? { experts } : {}),
     ...(flags.prompt && flags.prompt.length > 0 ? { prompts: flags.prompt } : {}),

@@ -13,6 +13,7 @@ import {
 import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import {
   CbtmError,
+  encodeFloat32LE,
   InvalidArgumentError,
   type LongRunOptions,
   pathExists,
@@ -101,13 +102,6 @@ export interface ExportWebResult {
   /** Every file, relative to `outDir`, with its size. */
   readonly files: readonly ExportedFile[];
   readonly totalBytes: number;
-}
-
-function float32LE(values: ArrayLike<number>): Uint8Array {
-  const bytes = new Uint8Array(values.length * 4);
-  const view = new DataView(bytes.buffer);
-  for (let i = 0; i < values.length; i++) view.setFloat32(i * 4, values[i]!, true);
-  return bytes;
 }
 
 /**
@@ -213,7 +207,7 @@ function webEmbedder(
 ): { json: WebEmbedderJson; rows: Uint8Array } {
   try {
     const { json, rows } = toTermRows(embedder, 'embedder.f32');
-    return { json, rows: float32LE(rows) };
+    return { json, rows: encodeFloat32LE(rows) };
   } catch (err) {
     if (err instanceof CbtmError && err.code === 'E_FORMAT')
       throw new CbtmError(
@@ -384,7 +378,7 @@ export async function exportWeb(
     for (const [i, j] of chosen.entries()) {
       centroids.set(all.subarray(j * dimension, (j + 1) * dimension), i * dimension);
     }
-    await writeFile(join(tmp, 'centroids.f32'), float32LE(centroids));
+    await writeFile(join(tmp, 'centroids.f32'), encodeFloat32LE(centroids));
 
     const experts: WebDemoManifest['experts'][number][] = [];
     for (const [i, j] of chosen.entries()) {

@@ -3,10 +3,9 @@ import { CbtmError } from '@cbtm/core';
 import { z } from 'zod';
 import { formatConfigIssues } from '../config/format-issues.js';
 import { readRawConfig } from '../config/load-config.js';
-import { type CbtmConfig, cbtmConfigSchema } from '../config/schema.js';
+import { type CbtmConfig, cbtmConfigSchema, topKSchema } from '../config/schema.js';
 
 const positiveInt = () => z.number().int().min(1);
-const topKSchema = z.union([positiveInt(), z.literal('all')]);
 
 const distinct = <T>(values: readonly T[]) => new Set(values).size === values.length;
 
