@@ -1,5 +1,7 @@
 // The file-system side of @cbtm/ensemble: opening a run directory and saving evaluation results.
-// The main entry (index.ts) stays free of node: modules so a browser can import it.
+// It re-exports the main entry (index.ts), which stays free of node: modules so a browser can
+// import it, so Node.js code needs one import.
+
 export { writeEvalResults } from './eval-results-file.js';
 export {
   EXPERT_SET_FILE,
@@ -10,6 +12,7 @@ export {
   removeExpert,
   restoreExpert,
 } from './expert-set-file.js';
+export * from './index.js';
 export {
   defaultLoadRunOptions,
   type LoadedRun,

@@ -5,7 +5,7 @@ import {
   defaultBpeTrainOptions,
   defaultGptConfig,
   defaultTrainExpertsOptions,
-} from '@cbtm/train/node';
+} from '@cbtm/train/defaults';
 import { z } from 'zod';
 
 // Defaults: a setting that is a package option under another name takes that package's

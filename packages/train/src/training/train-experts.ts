@@ -16,6 +16,7 @@ import { type GptConfig, resolveGptConfig } from '../model/gpt-config.js';
 import { BpeTokenizer } from '../tokenizer/index.js';
 import { builtScript } from './built-script.js';
 import type { ExpertTask, ExpertTrainSettings, FromWorker, ToWorker } from './expert-task.js';
+import { defaultTrainExpertsOptions } from './train-experts-defaults.js';
 import type { TrainResult } from './train-language-model.js';
 
 /**
@@ -221,20 +222,10 @@ export interface TrainExpertsOptions extends LongRunOptions {
   readonly log?: (line: string) => void;
 }
 
-/**
- * Default {@link TrainExpertsOptions} (the fixed ones).
- *
- * @example
- * ```ts
- * await trainExperts(tasks, { ...defaultTrainExpertsOptions, tokenizer: 'runs/a/tokenizer/tokenizer.json' });
- * ```
- */
-export const defaultTrainExpertsOptions = {
-  seed: 0,
-  backend: 'auto',
-  maxRetries: 2,
-  restart: false,
-} as const satisfies Partial<TrainExpertsOptions>;
+export { defaultTrainExpertsOptions };
+
+// The defaults live apart (for `@cbtm/train/defaults`); this keeps them checked against the type.
+defaultTrainExpertsOptions satisfies Partial<TrainExpertsOptions>;
 
 /**
  * The outcome of one model of the run.
