@@ -293,7 +293,11 @@ function sharedProgram() {
   return shared;
 }
 
-/** Appends one entry's exports to `lines`, sorted by kind then name; returns the names shown. */
+/**
+ * Appends one entry's exports to `lines`, sorted by kind then name. `shown` maps each name shown
+ * so far to its symbol; a name shown before under another symbol (a `./node` subclass of a main
+ * entry class, say) gets a line that says so. Returns `shown`.
+ */
 function renderExports(exports, checker, lines, shown) {
   const entries = [];
   for (const exp of exports) {
@@ -314,6 +318,12 @@ function renderExports(exports, checker, lines, shown) {
     const mainSf = main.getSourceFile();
     const rel = mainSf.fileName.slice(ROOT.length + 1);
     lines.push(`### ${name} <Badge type="info" text="${kind}" />`, '');
+    if (shown.has(name)) {
+      lines.push(
+        `*Not the main entry's \`${name}\`: the \`./node\` entry exports its own, documented here.*`,
+        '',
+      );
+    }
     const sigs = decls
       .filter(
         (d) => kindOf(d) === kind && !(ts.isFunctionDeclaration(d) && d.body && decls.length > 1),
@@ -334,7 +344,7 @@ function renderExports(exports, checker, lines, shown) {
     if (example) lines.push('**Example**', '', example, '');
     lines.push(`<small>Source: <code>${rel}</code></small>`, '');
   }
-  for (const { name } of entries) shown.add(name);
+  for (const { name, target } of entries) shown.set(name, target);
   return shown;
 }
 
@@ -360,12 +370,15 @@ export function renderPackage(pkg) {
     return lines.join('\n');
   }
   lines.push(`${prose(description)}`, '');
-  const shown = renderExports(exports, checker, lines, new Set());
+  const shown = renderExports(exports, checker, lines, new Map());
   const nodeEntry = join(pkgDir, 'src', 'node.ts');
   if (existsSync(nodeEntry)) {
     const nodeSymbol = checker.getSymbolAtLocation(program.getSourceFile(nodeEntry));
+    // What the node entry re-exports from the main one is shown once; what it exports under a
+    // main-entry name but from elsewhere (a subclass that can save, say) is shown again.
+    const resolve = (e) => (e.flags & ts.SymbolFlags.Alias ? checker.getAliasedSymbol(e) : e);
     const nodeExports = (nodeSymbol ? checker.getExportsOfModule(nodeSymbol) : []).filter(
-      (e) => !shown.has(e.getName()),
+      (e) => shown.get(e.getName()) !== resolve(e),
     );
     if (nodeExports.length > 0) {
       lines.push(
