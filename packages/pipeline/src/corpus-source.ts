@@ -192,3 +192,27 @@ export async function checkCorpusPath(
     `The corpus ${path} holds no documents. Give a .jsonl file with one {"text": ...} object per line, or .txt files.`,
   );
 }
+
+/**
+ * The part of a stage's config that says which training documents it reads: the corpus
+ * fingerprint, the held-out fraction (when validation comes out of the training corpus), the
+ * text and id fields and the document limit. Stages that read the training corpus put it in
+ * their stage config, so a change to any of these reruns them.
+ *
+ * @example
+ * ```ts
+ * stageConfig: ({ config, corpusFingerprint }) => ({
+ *   ...trainingDocumentsConfig(config, corpusFingerprint),
+ *   tokenizer: config.tokenizer,
+ * }),
+ * ```
+ */
+export function trainingDocumentsConfig(config: CbtmConfig, corpusFingerprint: unknown) {
+  return {
+    corpus: corpusFingerprint,
+    holdout:
+      config.corpus.valid === null && config.corpus.train !== null ? config.corpus.holdout : 0,
+    fields: [config.corpus.textField, config.corpus.idField],
+    limit: config.corpus.limit,
+  };
+}

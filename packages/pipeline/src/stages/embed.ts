@@ -1,7 +1,7 @@
 import { rm } from 'node:fs/promises';
 import { CbtmError, type Document, InvalidArgumentError, throwIfAborted } from '@cbtm/core';
 import { RunLayout } from '@cbtm/core/node';
-import { formatSkipped } from '../corpus-source.js';
+import { formatSkipped, trainingDocumentsConfig } from '../corpus-source.js';
 import { createEmbeddingsWriter, EMBEDDINGS_DIR } from './embeddings-file.js';
 import type { StageDefinition } from './stage.js';
 
@@ -15,11 +15,7 @@ export const embedStage: StageDefinition = {
   paths: ['embedder', EMBEDDINGS_DIR],
   enabled: () => true,
   stageConfig: ({ config, corpusFingerprint }) => ({
-    corpus: corpusFingerprint,
-    holdout:
-      config.corpus.valid === null && config.corpus.train !== null ? config.corpus.holdout : 0,
-    fields: [config.corpus.textField, config.corpus.idField],
-    limit: config.corpus.limit,
+    ...trainingDocumentsConfig(config, corpusFingerprint),
     embed: config.embed,
     seed: config.seed,
   }),

@@ -1,4 +1,5 @@
 import { RunLayout } from '@cbtm/core/node';
+import { trainingDocumentsConfig } from '../corpus-source.js';
 import type { StageDefinition } from './stage.js';
 
 /** Trains the shared BPE tokenizer on the training corpus: `<run>/tokenizer/tokenizer.json`. */
@@ -8,11 +9,7 @@ export const tokenizerStage: StageDefinition = {
   paths: ['tokenizer'],
   enabled: () => true,
   stageConfig: ({ config, corpusFingerprint }) => ({
-    corpus: corpusFingerprint,
-    holdout:
-      config.corpus.valid === null && config.corpus.train !== null ? config.corpus.holdout : 0,
-    fields: [config.corpus.textField, config.corpus.idField],
-    limit: config.corpus.limit,
+    ...trainingDocumentsConfig(config, corpusFingerprint),
     tokenizer: config.tokenizer,
     seed: config.seed,
   }),
