@@ -4,7 +4,11 @@ Same model as cbtm's GptModel: pre-LayerNorm blocks, GELU (tanh), learned positi
 input/output embeddings, causal attention; AdamW (0.9, 0.95, weight decay 0.1) and gradient
 clipping at 1.0. Random token batches, so only the training step is timed.
 
-Usage: /usr/bin/python3 tools/train/torch_bench.py [--steps 5] [--threads 2] [--json]
+With --models N it trains N fresh models one after another (as a single process would train
+k experts and the dense model) and reports tokens/s over the whole loop, model creation and
+each model's first step included.
+
+Usage: /usr/bin/python3 tools/train/torch_bench.py [--steps 5] [--threads 2] [--models 1] [--json]
 """
 
 import argparse
@@ -74,11 +78,47 @@ def main():
     ap.add_argument("--batch", type=int, default=16)
     ap.add_argument("--steps", type=int, default=5)
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--models", type=int, default=1)
     ap.add_argument("--json", action="store_true")
     a = ap.parse_args()
 
     torch.manual_seed(0)
     torch.set_num_threads(a.threads)
+    build = torch.__config__.parallel_info().splitlines()
+    build = ", ".join(
+        line.strip() for line in build if line.startswith(("ATen parallel backend", "MKL", "MKL-DNN", "OpenMP"))
+    )
+    data = torch.randint(0, a.vocab, (a.steps + 1, a.batch, a.ctx + 1))
+
+    if a.models > 1:
+        start = time.perf_counter()
+        for _ in range(a.models):
+            model, opt = make(a)
+            for i in range(a.steps):
+                train_step(model, opt, data, i)
+        seconds = time.perf_counter() - start
+        tps = a.models * a.steps * a.batch * a.ctx / seconds
+        out = {"tokensPerSecond": tps, "torch": torch.__version__, "build": build, "threads": a.threads,
+               "steps": a.steps, "models": a.models}
+        print(json.dumps(out) if a.json else f"pytorch {torch.__version__}, {a.models} models: {tps:.0f} tokens/s")
+        return
+
+    model, opt = make(a)
+
+    def step(i):
+        return train_step(model, opt, data, i)
+
+    step(0)  # warm-up
+    start = time.perf_counter()
+    for i in range(1, a.steps + 1):
+        step(i)
+    seconds = time.perf_counter() - start
+    tps = a.steps * a.batch * a.ctx / seconds
+    out = {"tokensPerSecond": tps, "torch": torch.__version__, "build": build, "threads": a.threads, "steps": a.steps}
+    print(json.dumps(out) if a.json else f"pytorch {torch.__version__}, {a.threads} threads: {tps:.0f} tokens/s")
+
+
+def make(a):
     model = Gpt(a.vocab, a.layers, a.d, a.heads, a.ctx, a.mlp_ratio)
     decay = [p for p in model.parameters() if p.dim() >= 2]
     rest = [p for p in model.parameters() if p.dim() < 2]
@@ -87,25 +127,17 @@ def main():
         lr=1e-3,
         betas=(0.9, 0.95),
     )
-    data = torch.randint(0, a.vocab, (a.steps + 1, a.batch, a.ctx + 1))
+    return model, opt
 
-    def step(i):
-        x, y = data[i, :, :-1], data[i, :, 1:]
-        loss = model(x, y)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        opt.step()
-        return loss.item()
 
-    step(0)  # warm-up
-    start = time.perf_counter()
-    for i in range(1, a.steps + 1):
-        step(i)
-    seconds = time.perf_counter() - start
-    tps = a.steps * a.batch * a.ctx / seconds
-    out = {"tokensPerSecond": tps, "torch": torch.__version__, "threads": a.threads, "steps": a.steps}
-    print(json.dumps(out) if a.json else f"pytorch {torch.__version__}, {a.threads} threads: {tps:.0f} tokens/s")
+def train_step(model, opt, data, i):
+    x, y = data[i, :, :-1], data[i, :, 1:]
+    loss = model(x, y)
+    opt.zero_grad(set_to_none=True)
+    loss.backward()
+    torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+    opt.step()
+    return loss.item()
 
 
 if __name__ == "__main__":

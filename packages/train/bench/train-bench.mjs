@@ -4,18 +4,36 @@
 // one run (the machine is shared: only ratios from one run are comparable).
 //
 //   npm run bench -w @cbtm/train [-- --json] [-- --steps 6] [-- --backends wasm,cpu] [-- --threads 2]
-//                                [-- --no-torch] [-- --no-profile]
+//                                [-- --no-torch] [-- --no-profile] [-- --no-pool] [-- --pool-steps 20]
+//                                [-- --batches 2,4,8,16]
 //
 // --json prints one object: { config, backends: { <name>: { tokensPerSecond, mfu, matmulGflops,
-// threads } }, pytorch: { tokensPerSecond } | null }. Each backend reports its faster thread count;
-// MFU is model FLOP/s over threads × that backend's single-thread matmul GFLOP/s.
+// threads } }, pytorch: { tokensPerSecond, torch, build } | null, pool: { ... } | null,
+// batches: [...] | null }. Each backend reports its faster thread count; MFU is model FLOP/s over
+// threads × that backend's single-thread matmul GFLOP/s.
+//
+// The pool line is the real c-BTM job: k = 4 experts plus the dense model, each trained for
+// --pool-steps steps by `trainExperts` (one worker process per core, wasm), wall time from the
+// call to its return (worker start, data, checkpoint at the end included), against PyTorch
+// training the same five models one after another with 2 threads (model creation included).
+// --batches measures per-token throughput at small batches (compute matched by steps gives each
+// expert batch/k rows), wasm and PyTorch side by side.
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { availableParallelism } from 'node:os';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { availableParallelism, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { demoCorpusPaths, readCorpus, writeFileAtomic } from '@cbtm/core/node';
 import * as tf from '@tensorflow/tfjs-core';
-import { GptModel, resolveGptConfig, selectBackend, trainLanguageModel } from '../dist/node.js';
+import {
+  GptModel,
+  resolveGptConfig,
+  selectBackend,
+  trainBpeTokenizer,
+  trainExperts,
+  trainLanguageModel,
+} from '../dist/node.js';
 
 const args = process.argv.slice(2);
 const flag = (name) => args.includes(`--${name}`);
@@ -175,7 +193,7 @@ async function benchBackend(name) {
   return best;
 }
 
-function pytorch() {
+function pytorch(extra = [], batch = batchSize) {
   if (flag('no-torch')) return null;
   const script = join(
     dirname(fileURLToPath(import.meta.url)),
@@ -187,7 +205,17 @@ function pytorch() {
   if (probe.status !== 0) return null;
   const run = spawnSync(
     python,
-    [script, '--json', '--steps', String(steps), '--threads', '2', '--batch', String(batchSize)],
+    [
+      script,
+      '--json',
+      '--steps',
+      String(steps),
+      '--threads',
+      '2',
+      '--batch',
+      String(batch),
+      ...extra,
+    ],
     {
       encoding: 'utf8',
       timeout: 600_000,
@@ -198,10 +226,84 @@ function pytorch() {
     return null;
   }
   const out = JSON.parse(run.stdout.trim().split('\n').at(-1));
-  say(
-    `pytorch ${out.torch} (${out.threads} threads) ${out.tokensPerSecond.toFixed(0).padStart(6)} tokens/s`,
-  );
-  return { tokensPerSecond: out.tokensPerSecond };
+  if (extra.length === 0 && batch === batchSize) {
+    say(
+      `pytorch ${out.torch} (${out.threads} threads) ${out.tokensPerSecond.toFixed(0).padStart(6)} tokens/s   [${out.build}]`,
+    );
+  }
+  return out;
+}
+
+/** Median of n calls of a measurement that may be unavailable (null). */
+function medianOf(n, measure) {
+  const xs = [];
+  for (let i = 0; i < n; i++) {
+    const r = measure();
+    if (r) xs.push(r.tokensPerSecond);
+  }
+  return xs.length ? median(xs) : null;
+}
+
+/**
+ * A temporary run for the pool line: a BPE tokenizer of the reference vocabulary and five
+ * shards cut from the built-in demo corpus.
+ */
+async function poolFixture(dir) {
+  const docs = [];
+  for await (const doc of readCorpus(demoCorpusPaths().train)) docs.push(doc);
+  const tokenizer = await trainBpeTokenizer(docs, {
+    vocabSize: config.vocabSize,
+    sampleBytes: 1_000_000,
+  });
+  const tokenizerPath = join(dir, 'tokenizer.json');
+  await tokenizer.save(tokenizerPath);
+  const shards = [];
+  for (let j = 0; j < 4; j++) {
+    const file = join(dir, `shard-${j}.jsonl`);
+    const lines = docs.filter((_, i) => i % 4 === j).map((d) => JSON.stringify(d));
+    await writeFileAtomic(file, `${lines.join('\n')}\n`);
+    shards.push(file);
+  }
+  return { tokenizerPath, shards };
+}
+
+/** k = 4 experts plus the dense model through trainExperts on every core; tokens/s of the pool. */
+async function poolRate() {
+  const poolSteps = Number(option('pool-steps', '20'));
+  const dir = await mkdtemp(join(tmpdir(), 'cbtm-pool-bench-'));
+  try {
+    const { tokenizerPath, shards } = await poolFixture(dir);
+    const tokens = poolSteps * tokensPerStep;
+    const tasks = [
+      ...shards.map((s, j) => ({
+        name: `expert-${j}`,
+        dir: join(dir, `e${j}`),
+        data: [s],
+        tokens,
+      })),
+      { name: 'dense', dir: join(dir, 'dense'), data: shards, tokens },
+    ];
+    const workers = Math.min(cores, tasks.length);
+    const t0 = performance.now();
+    await trainExperts(tasks, {
+      tokenizer: tokenizerPath,
+      modelConfig: config,
+      train: { batchSize, warmupSteps: 0, evalEvery: 0, evalTokens: 2048, checkpointEvery: 0 },
+      workers,
+      backend: 'wasm',
+      log: () => {},
+    });
+    const seconds = (performance.now() - t0) / 1000;
+    return {
+      tokensPerSecond: (tasks.length * tokens) / seconds,
+      seconds,
+      models: tasks.length,
+      workers,
+      steps: poolSteps,
+    };
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 }
 
 say(
@@ -229,5 +331,53 @@ if (torch) {
     );
   }
 }
+
+let pool = null;
+if (!flag('no-pool')) {
+  pool = await poolRate();
+  const poolSteps = pool.steps;
+  const torchPool = pytorch(['--models', String(pool.models), '--steps', String(poolSteps)]);
+  say(
+    `pool: ${pool.models} models (k = 4 + dense), ${poolSteps} steps each, ${pool.workers} workers   ${pool.tokensPerSecond.toFixed(0).padStart(6)} tokens/s  (${pool.seconds.toFixed(1)} s)`,
+  );
+  if (torchPool) {
+    say(
+      `pytorch, the same ${pool.models} models one after another (2 threads)  ${torchPool.tokensPerSecond.toFixed(0).padStart(6)} tokens/s  → pool ${(pool.tokensPerSecond / torchPool.tokensPerSecond).toFixed(2)}× PyTorch`,
+    );
+    pool = { ...pool, pytorchTokensPerSecond: torchPool.tokensPerSecond };
+  }
+}
+
+let batches = null;
+const batchList = option('batches', '');
+if (batchList !== '' && backends.wasm) {
+  await selectBackend('wasm', { log: () => {} });
+  const { tokenizer, data } = syntheticData(1);
+  batches = [];
+  say('small batches (tokens/s per model, 1 thread wasm vs PyTorch 2 threads):');
+  for (const b of batchList.split(',').map(Number)) {
+    const model = await GptModel.create(config, { seed: 1 });
+    const r = await trainLanguageModel({
+      model,
+      data,
+      tokenizer,
+      steps: steps + 1,
+      batchSize: b,
+      logEvery: 1,
+      shuffleBuffer: 16,
+      warmupSteps: 0,
+    });
+    model.dispose();
+    const wasm = median(r.history.slice(1).map((h) => h.tokensPerSecond));
+    const torchB = medianOf(1, () => pytorch([], b));
+    batches.push({ batchSize: b, wasm, pytorch: torchB });
+    say(
+      `  batch ${String(b).padStart(2)}  wasm ${wasm.toFixed(0).padStart(6)}  pytorch ${torchB === null ? '   n/a' : torchB.toFixed(0).padStart(6)}${torchB ? `  ${(wasm / torchB).toFixed(2)}×` : ''}`,
+    );
+  }
+}
+
 if (json)
-  console.log(JSON.stringify({ config: { ...config, batchSize }, backends, pytorch: torch }));
+  console.log(
+    JSON.stringify({ config: { ...config, batchSize }, backends, pytorch: torch, pool, batches }),
+  );
