@@ -81,6 +81,7 @@ describe('resolveConfig', () => {
         evalTokens: 4096,
         checkpointEvery: 50,
         workers: 2,
+        seedThreads: 1,
         backend: 'auto',
       },
       baselines: {

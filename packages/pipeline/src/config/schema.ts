@@ -212,6 +212,11 @@ const trainSchema = z
       .default(50)
       .describe('Steps between checkpoints (resume points).'),
     workers: positiveInt().default(2).describe('Models trained in parallel, one process each.'),
+    seedThreads: positiveInt()
+      .default(1)
+      .describe(
+        "Threads that share each batch of the seed, which trains alone before the other models (so the other workers' cores are free). The result depends on it (sums run in another order), which is why it is a setting and not the machine's core count.",
+      ),
     backend: z
       .enum(['auto', 'tensorflow-gpu', 'tensorflow', 'wasm', 'cpu'])
       .default(defaultTrainExpertsOptions.backend)

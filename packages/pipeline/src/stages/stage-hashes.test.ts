@@ -72,6 +72,25 @@ describe('stage config hashes', () => {
     });
   });
 
+  it('change for the seed and what branches from it when the seed trains on 2 threads', async () => {
+    const base = await stageHashes({ embed: { dimension: 24 }, cluster: { k: 5 }, seed: 3 });
+    const same = await stageHashes({
+      embed: { dimension: 24 },
+      cluster: { k: 5 },
+      seed: 3,
+      train: { seedThreads: 1 },
+    });
+    expect(same).toEqual(base);
+    const two = await stageHashes({
+      embed: { dimension: 24 },
+      cluster: { k: 5 },
+      seed: 3,
+      train: { seedThreads: 2 },
+    });
+    const changed = Object.keys(base).filter((s) => base[s] !== two[s]);
+    expect(changed).toEqual(['seed', 'experts', 'dense', 'random']);
+  });
+
   it('are stable with the branch and compute-matching settings', async () => {
     const hashes = await stageHashes({
       train: {

@@ -48,6 +48,8 @@ async function trainingInputs(ctx: StageContext) {
       backend: undefined,
       checkpointEvery: undefined,
       seedFrom: undefined,
+      // The seed's own stage hashes it, and every branch stage has the seed as an input.
+      seedThreads: undefined,
       branchLearningRate: config.train.branchLearningRate ?? undefined,
       branchWarmupSteps: config.train.branchWarmupSteps ?? undefined,
       expertBatchSize: config.train.expertBatchSize ?? undefined,
@@ -90,6 +92,8 @@ function seedInputs(ctx: StageContext) {
       ...trainSettings(config),
       checkpointEvery: undefined,
       tokens: config.train.seedTokens,
+      // Hashed only when it changes the seed, so runs from before the setting keep theirs.
+      threads: config.train.seedThreads === 1 ? undefined : config.train.seedThreads,
     },
     seed: config.seed,
   };
@@ -252,7 +256,7 @@ async function trainStageModels(
       dense,
       random,
       ...(seedPending
-        ? { seedTokens: config.train.seedTokens }
+        ? { seedTokens: config.train.seedTokens, seedThreads: config.train.seedThreads }
         : seedEnabled
           ? { seedFrom: seedFrom ?? layout.seed }
           : {}),

@@ -63,6 +63,20 @@ describe('runModelTasks', () => {
     ]);
   });
 
+  it('gives the seed alone its own thread count', () => {
+    const tasks = runModelTasks(run, {
+      totalTokens: 30,
+      seedTokens: 10,
+      shards: [0],
+      seedThreads: 2,
+    });
+    expect(tasks.map((t) => [t.name, t.threads])).toEqual([
+      ['seed', 2],
+      ['expert-0', undefined],
+      ['dense', undefined],
+    ]);
+  });
+
   it('rejects a budget, shard or batch that cannot work', () => {
     expect(() => runModelTasks(run, { totalTokens: 0, shards: [0] })).toThrow(/totalTokens/);
     expect(() => runModelTasks(run, { totalTokens: 10, shards: [] })).toThrow(/no <j>.jsonl.gz/);
@@ -94,6 +108,9 @@ describe('trainExperts', () => {
     );
     await expect(trainExperts([{ ...task('a', '/x'), tokens: 0 }], { tokenizer })).rejects.toThrow(
       /a: tokens must be positive/,
+    );
+    await expect(trainExperts([{ ...task('a', '/x'), threads: 0 }], { tokenizer })).rejects.toThrow(
+      'a: threads must be a positive integer, got 0.',
     );
     await expect(
       trainExperts([task('s', '/s'), task('b', '/b', '/s'), task('c', '/c', '/b')], { tokenizer }),

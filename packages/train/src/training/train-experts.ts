@@ -46,6 +46,13 @@ export interface ModelTask {
   readonly initFrom?: string;
   /** Rows per step for this model. @default train.batchSize */
   readonly batchSize?: number;
+  /**
+   * Threads that share each of this model's batches (see `TrainOptions.threads`), e.g. for a
+   * seed that trains alone while the other workers wait. The result depends on it (the batch
+   * is summed in another order), so it is a fixed setting, not the machine's core count.
+   * @default train.threads (1)
+   */
+  readonly threads?: number;
 }
 
 /**
@@ -86,6 +93,12 @@ export interface RunModelTasksOptions {
   readonly seedTokens?: number;
   /** Seed branching from an existing model folder instead. */
   readonly seedFrom?: string;
+  /**
+   * Threads that share each batch of the seed ({@link ModelTask.threads}): the seed trains
+   * before every other model, alone, so the other workers' cores are free.
+   * @default train.threads (1)
+   */
+  readonly seedThreads?: number;
 }
 
 /**
@@ -152,7 +165,10 @@ export function runModelTasks(runDir: string, options: RunModelTasksOptions): Mo
     ...(batchSize !== undefined ? { batchSize } : {}),
   });
   const tasks: ModelTask[] = [];
-  if (seedTokens > 0) tasks.push(task('seed', seedDir!, allShards, seedTokens, undefined));
+  if (seedTokens > 0) {
+    const seed = task('seed', seedDir!, allShards, seedTokens, undefined);
+    tasks.push(o.seedThreads !== undefined ? { ...seed, threads: o.seedThreads } : seed);
+  }
   for (const j of wanted) {
     tasks.push(
       task(
@@ -292,6 +308,10 @@ export async function trainExperts(
     names.add(t.name);
     if (!(t.tokens > 0))
       throw new InvalidArgumentError(`${t.name}: tokens must be positive, got ${t.tokens}.`);
+    if (t.threads !== undefined && !(Number.isInteger(t.threads) && t.threads >= 1))
+      throw new InvalidArgumentError(
+        `${t.name}: threads must be a positive integer, got ${t.threads}.`,
+      );
   }
   // Tasks that branch from another task's model wait for it: at most one level (a seed).
   const dirs = new Set(tasks.map((t) => t.dir));
@@ -331,6 +351,7 @@ export async function trainExperts(
       ...o.train,
       ...(t.initFrom !== undefined ? o.branch : {}),
       ...(t.batchSize !== undefined ? { batchSize: t.batchSize } : {}),
+      ...(t.threads !== undefined ? { threads: t.threads } : {}),
     },
     ...(t.initFrom !== undefined ? { initFrom: t.initFrom } : {}),
   });
