@@ -87,7 +87,7 @@ describe('stage config hashes', () => {
       seed: 3,
       train: { seedThreads: 2 },
     });
-    const changed = Object.keys(base).filter((s) => base[s] !== two[s]);
+    const changed = (Object.keys(base) as (keyof typeof base)[]).filter((s) => base[s] !== two[s]);
     expect(changed).toEqual(['seed', 'experts', 'dense', 'random']);
   });
 
