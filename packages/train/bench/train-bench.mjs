@@ -5,7 +5,7 @@
 //
 //   npm run bench -w @cbtm/train [-- --json] [-- --steps 6] [-- --backends wasm,cpu] [-- --threads 2]
 //                                [-- --no-torch] [-- --no-profile] [-- --no-pool] [-- --pool-steps 20]
-//                                [-- --batches 2,4,8,16]
+//                                [-- --batches 2,4,8,16] [-- --batch 16]
 //
 // --json prints one object: { config, backends: { <name>: { tokensPerSecond, mfu, matmulGflops,
 // threads } }, pytorch: { tokensPerSecond, torch, build } | null, pool: { ... } | null,
@@ -55,7 +55,7 @@ const config = resolveGptConfig({
   contextLength: 128,
   mlpRatio: 4,
 });
-const batchSize = 16;
+const batchSize = Number(option('batch', '16'));
 const tokensPerStep = batchSize * config.contextLength;
 const cores = Number(option('threads', String(availableParallelism())));
 
