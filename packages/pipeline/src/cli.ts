@@ -394,6 +394,32 @@ export function createProgram(ctx: CommandContext): Command {
       (await import('./commands/remove-expert.js')).removeExpertCommand(opts, ctx),
     );
 
+  program
+    .command('export-hf')
+    .description(
+      'Write one model of a run (an expert, the dense baseline or the seed) as a Hugging Face GPT-2 causal LM: config.json, tokenizer files, model.safetensors and onnx/model.onnx, which transformers.js loads from local files.',
+    )
+    .requiredOption('-r, --run <dir>', 'run directory')
+    .addOption(
+      new Option('--expert <j>', 'export expert j')
+        .argParser(nonNegativeInt)
+        .conflicts(['dense', 'seed']),
+    )
+    .addOption(new Option('--dense', 'export the dense baseline').conflicts('seed'))
+    .option('--seed', 'export the seed model the experts branched from')
+    .requiredOption(
+      '-o, --out <dir>',
+      'export folder, outside the run directory (an existing one only if empty or an earlier export)',
+    )
+    .addHelpText(
+      'after',
+      examples([
+        'cbtm export-hf --run runs/demo --expert 0 --out exports/demo-expert-0',
+        'cbtm export-hf --run runs/demo --dense --out exports/demo-dense',
+      ]),
+    )
+    .action(async (opts) => (await import('./commands/export-hf.js')).exportHfCommand(opts, ctx));
+
   const redisOption = () =>
     new Option('--redis <url>', 'Redis URL of the training queue')
       .env('CBTM_REDIS_URL')
