@@ -136,6 +136,10 @@ export function createProgram(ctx: CommandContext): Command {
       '--skip-invalid',
       'skip bad corpus records (malformed JSON, missing or empty text) instead of stopping at the first; reports how many and where',
     )
+    .option(
+      '--seed-from-hf <dir>',
+      'branch every model from this local GPT-2-layout Hugging Face checkpoint (config.json, model.safetensors, tokenizer.json) and use its tokenizer (sets train.seedFrom)',
+    )
     .addHelpText(
       'after',
       examples([

@@ -11,7 +11,15 @@ export {
   HF_EXPORT_MARKER,
 } from './hf/export-hf.js';
 export { encodeGpt2Onnx } from './hf/gpt2-onnx.js';
-export { type HfCheckpoint, readHfCheckpoint } from './hf/read-hf-checkpoint.js';
+export {
+  HF_CHECKPOINT_FILES,
+  type HfCheckpoint,
+  isHfCheckpoint,
+  readHfCheckpoint,
+  readHfModel,
+  readHfTokenizer,
+  readSeedModelFiles,
+} from './hf/read-hf-checkpoint.js';
 export * from './index.js';
 export {
   MERGE_MARKER_FILE,
