@@ -74,7 +74,7 @@ export async function exportHfCommand(
   });
   const c = result.config;
   ctx.stderr.write(
-    `Exported ${label} of ${run.dir} as a GPT-2 causal LM (${c.n_layer} layers, d ${c.n_embd}, ${c.n_head} heads, context ${c.n_positions}, vocabulary ${c.vocab_size}): ${result.files.join(', ')}.\n`,
+    `Exported ${label} of ${run.dir} as a GPT-2 causal LM (${c.n_layer} layer${c.n_layer === 1 ? '' : 's'}, d ${c.n_embd}, ${c.n_head} heads, context ${c.n_positions}, vocabulary ${c.vocab_size}): ${result.files.join(', ')}.\n`,
   );
   ctx.stdout.write(`${result.dir}\n`);
 }
