@@ -2,7 +2,7 @@ import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { RunLayout } from '@cbtm/core/node';
-import { BpeTokenizer, GptModel } from '@cbtm/train/node';
+import { BpeTokenizer, GptModel, readHfCheckpoint } from '@cbtm/train/node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../cli.js';
 import { runPipeline } from '../run-pipeline.js';
@@ -70,6 +70,12 @@ describe('cbtm export-hf', () => {
     expect(expert.out().trim()).toBe(join(root, 'exports', 'expert-1'));
     expect(expert.err()).toContain('Exported expert 1 of');
     await cli('export-hf', '--run', runDir, '--dense', '--out', 'exports/dense');
+    await cli('export-hf', '--run', runDir, '--seed', '--out', 'exports/seed');
+    const seed = await GptModel.load(new RunLayout(runDir).seed);
+    const exported = await readHfCheckpoint(join(root, 'exports', 'seed'));
+    expect(exported.config).toEqual(seed.config);
+    expect(exported.weights).toEqual(seed.getWeights());
+    seed.dispose();
     expect((await readdir(join(root, 'exports', 'dense'))).sort()).toEqual([
       'cbtm-hf-export.json',
       'config.json',

@@ -139,6 +139,45 @@ describe('exportHfModel', () => {
     }
   });
 
+  it('gives each left-padded sequence of a batch the logits it has alone', async () => {
+    const a = tok.encode('the cat sat on the mat');
+    const b = tok.encode('a dog ran');
+    const L = a.length;
+    const pad = L - b.length;
+    expect(pad).toBeGreaterThan(0);
+    const ids = [...a, ...Array(pad).fill(tok.padId), ...b];
+    const mask = [...Array(L).fill(1), ...Array(pad).fill(0), ...Array(b.length).fill(1)];
+    const hf = (await AutoModelForCausalLM.from_pretrained('export')) as PreTrainedModel;
+    try {
+      const out = (await hf({
+        input_ids: new Tensor('int64', BigInt64Array.from(ids, BigInt), [2, L]),
+        attention_mask: new Tensor('int64', BigInt64Array.from(mask, BigInt), [2, L]),
+      })) as { logits: Tensor };
+      const theirs = out.logits.data as Float32Array;
+      const V = tok.vocabSize;
+      for (const [row, seq, offset] of [
+        [0, a, 0],
+        [1, b, pad],
+      ] as const) {
+        const lp = await model.logProbs(Int32Array.from(seq));
+        for (let t = 0; t < seq.length; t++) {
+          const logits = theirs.subarray(
+            (row * L + offset + t) * V,
+            (row * L + offset + t + 1) * V,
+          );
+          // Compare log-probabilities: log-softmax of transformers.js's logits.
+          const max = Math.max(...logits);
+          const lse = max + Math.log(logits.reduce((s, x) => s + Math.exp(x - max), 0));
+          for (let v = 0; v < V; v++) {
+            expect(Math.abs(logits[v]! - lse - lp[t * V + v]!)).toBeLessThan(1e-4);
+          }
+        }
+      }
+    } finally {
+      await hf.dispose();
+    }
+  });
+
   it('generates greedily the same tokens as cbtm, through the key/value cache', async () => {
     const prompt = tok.encode(PROMPT);
     const maxNew = 16;
