@@ -75,6 +75,7 @@ export default defineConfig({
           { text: 'Scaling sweeps', link: '/sweep' },
           { text: 'Serving', link: '/serving' },
           { text: 'Mixing, removing, merging', link: '/grow-and-merge' },
+          { text: 'Hugging Face interop', link: '/interop' },
           { text: 'Fidelity', link: '/fidelity' },
           { text: 'Results', link: '/results' },
           { text: 'In-browser demo', link: '/demo' },

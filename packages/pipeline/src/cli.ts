@@ -137,6 +137,10 @@ export function createProgram(ctx: CommandContext): Command {
       '--skip-invalid',
       'skip bad corpus records (malformed JSON, missing or empty text) instead of stopping at the first; reports how many and where',
     )
+    .option(
+      '--seed-from-hf <dir>',
+      'branch every model from this local GPT-2-layout Hugging Face checkpoint (config.json, model.safetensors, tokenizer.json) and use its tokenizer (sets train.seedFrom)',
+    )
     .addHelpText(
       'after',
       examples([
@@ -396,6 +400,32 @@ export function createProgram(ctx: CommandContext): Command {
     .action(async (opts) =>
       (await import('./commands/remove-expert.js')).removeExpertCommand(opts, ctx),
     );
+
+  program
+    .command('export-hf')
+    .description(
+      'Write one model of a run (an expert, the dense baseline or the seed) as a Hugging Face GPT-2 causal LM: config.json, tokenizer files, model.safetensors and onnx/model.onnx, which transformers.js loads from local files.',
+    )
+    .requiredOption('-r, --run <dir>', 'run directory')
+    .addOption(
+      new Option('--expert <j>', 'export expert j')
+        .argParser(nonNegativeInt)
+        .conflicts(['dense', 'seed']),
+    )
+    .addOption(new Option('--dense', 'export the dense baseline').conflicts('seed'))
+    .option('--seed', 'export the seed model the experts branched from')
+    .requiredOption(
+      '-o, --out <dir>',
+      'export folder, outside the run directory (an existing one only if empty or an earlier export)',
+    )
+    .addHelpText(
+      'after',
+      examples([
+        'cbtm export-hf --run runs/demo --expert 0 --out exports/demo-expert-0',
+        'cbtm export-hf --run runs/demo --dense --out exports/demo-dense',
+      ]),
+    )
+    .action(async (opts) => (await import('./commands/export-hf.js')).exportHfCommand(opts, ctx));
 
   const redisOption = () =>
     new Option('--redis <url>', 'Redis URL of the training queue')

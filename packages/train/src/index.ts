@@ -14,6 +14,21 @@ export {
   setWasmPaths,
 } from './backend/select-backend.js';
 export {
+  fromGpt2Tensors,
+  GPT_LAYER_NORM_EPSILON,
+  GPT2_TANH_GELU_NAMES,
+  type Gpt2ConfigJson,
+  gpt2ConfigJson,
+  gpt2WeightName,
+  gptConfigFromGpt2,
+  toGpt2Tensors,
+} from './hf/gpt2-layout.js';
+export {
+  decodeSafetensors,
+  encodeSafetensors,
+  type SafetensorsTensor,
+} from './hf/safetensors.js';
+export {
   averageWeights,
   type ModelWeights,
   normalizeCoefficients,

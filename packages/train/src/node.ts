@@ -3,6 +3,23 @@
 // Importing it registers the Node.js file system and the wasm files' folder (node-platform.ts).
 import './node-platform.js';
 
+export {
+  type ExportHfOptions,
+  type ExportHfResult,
+  exportHfModel,
+  HF_EXPORT_FILES,
+  HF_EXPORT_MARKER,
+} from './hf/export-hf.js';
+export { encodeGpt2Onnx } from './hf/gpt2-onnx.js';
+export {
+  HF_CHECKPOINT_FILES,
+  type HfCheckpoint,
+  isHfCheckpoint,
+  readHfCheckpoint,
+  readHfModel,
+  readHfTokenizer,
+  readSeedModelFiles,
+} from './hf/read-hf-checkpoint.js';
 export * from './index.js';
 export {
   MERGE_MARKER_FILE,

@@ -1,3 +1,5 @@
+import { resolve } from 'node:path';
+import { InvalidArgumentError } from '@cbtm/core';
 import type { CommandContext } from '../cli.js';
 import { loadConfig } from '../config/load-config.js';
 import { formatResultsTable } from '../results.js';
@@ -17,10 +19,20 @@ export interface RunCommandOptions {
   readonly backend?: string;
   readonly seed?: number | string;
   readonly skipInvalid?: boolean;
+  readonly seedFromHf?: string;
 }
 
 /** `cbtm run`: every stage, then the results table on stdout. */
 export async function runCommand(opts: RunCommandOptions, ctx: CommandContext): Promise<void> {
+  if (opts.seedFromHf !== undefined) {
+    const dir = resolve(ctx.cwd, opts.seedFromHf);
+    const { isHfCheckpoint } = await import('@cbtm/train/node');
+    if (!isHfCheckpoint(dir)) {
+      throw new InvalidArgumentError(
+        `--seed-from-hf ${dir} is not a Hugging Face checkpoint folder: it needs config.json and model.safetensors (and tokenizer.json).`,
+      );
+    }
+  }
   const { config, file } = await loadConfig({
     ...(opts.config ? { file: opts.config } : {}),
     cwd: ctx.cwd,
@@ -35,6 +47,7 @@ export async function runCommand(opts: RunCommandOptions, ctx: CommandContext): 
       'backend',
       'seed',
       'skipInvalid',
+      'seedFromHf',
     ]),
   });
   const renderer = rendererFor(ctx);

@@ -22,6 +22,7 @@ const FLAG_FIELDS: Readonly<Record<string, { path: readonly string[]; flag: stri
   balanceSlack: { path: ['cluster', 'balanceSlack'], flag: '--balance-slack' },
   temperature: { path: ['eval', 'temperature'], flag: '--temperature' },
   skipInvalid: { path: ['corpus', 'skipInvalid'], flag: '--skip-invalid' },
+  seedFromHf: { path: ['train', 'seedFrom'], flag: '--seed-from-hf' },
 };
 
 /** Turns the flags that were given into config overrides. */

@@ -171,7 +171,7 @@ const trainSchema = z
       .nullable()
       .default(null)
       .describe(
-        "Branch every model from this already-trained cbtm model folder (model.json + weights, same model shape and tokenizer) instead of training a seed; the seed stage is then skipped. Its checksum is part of the training stages' config, so a changed seed retrains them. null: train a seed of seedTokens (or none).",
+        "Branch every model from this already-trained model instead of training a seed; the seed stage is then skipped. Either a cbtm model folder (model.json + weights, same model shape and tokenizer), or a local GPT-2-layout Hugging Face checkpoint (config.json + model.safetensors + tokenizer.json, e.g. from cbtm export-hf): the run then uses the checkpoint's tokenizer instead of training one, and model must have its shape. Its checksum is part of the training stages' config (and, for a checkpoint, its tokenizer's of the tokenizer stage), so a changed seed retrains them. null: train a seed of seedTokens (or none).",
       ),
     batchSize: positiveInt().default(8).describe('Sequences per step.'),
     expertBatchSize: positiveInt()

@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import { CbtmError, pathExists, RunLayout, sha256File, throwIfAborted } from '@cbtm/core/node';
 import type { CbtmConfig } from '../config/schema.js';
 import { prepareRandomClusters } from './random-clusters.js';
+import { hfSeedCheckpoint, hfSeedChecksum } from './seed-from-hf.js';
 import {
   beginStage,
   finishStage,
@@ -26,7 +27,10 @@ const seedFromChecksums = new WeakMap<StageContext, Promise<string>>();
 function seedFromChecksumOf(ctx: StageContext, dir: string): Promise<string> {
   let sum = seedFromChecksums.get(ctx);
   if (!sum) {
-    sum = seedFromChecksum(dir);
+    // A Hugging Face checkpoint is hashed by its own files (and checked against config.model).
+    sum = hfSeedCheckpoint(ctx.config).then((hf) =>
+      hf !== null ? hfSeedChecksum(hf, ctx.config) : seedFromChecksum(dir),
+    );
     seedFromChecksums.set(ctx, sum);
   }
   return sum;

@@ -1,6 +1,6 @@
 import { CbtmError, InvalidArgumentError, Rng } from '@cbtm/core';
+import { readSeedModelFiles } from '../hf/read-hf-checkpoint.js';
 import type { GptModel } from '../model/gpt-model.js';
-import { readModelFiles } from '../model/model-files.js';
 import { AdamW, type AdamWOptions } from './adamw.js';
 import { hasCheckpoint, readCheckpoint } from './checkpoint.js';
 import type { BlockStreamState } from './packed-blocks.js';
@@ -85,7 +85,7 @@ export async function restoreTraining(
     };
   }
   if (o.initFrom) {
-    const seed = await readModelFiles(o.initFrom);
+    const seed = await readSeedModelFiles(o.initFrom, config);
     if (!sameConfig(seed.config, config)) {
       throw new InvalidArgumentError(
         `The seed model in ${o.initFrom} has another shape than the model to train.`,
