@@ -9,6 +9,7 @@ import { demoCorpusPaths, RunDir, sha256Path } from '@cbtm/core/node';
 import { loadEmbedder, termSpaceOf, topTerms } from '@cbtm/embed/node';
 import { ExactRouter, loadRouter } from '@cbtm/route/node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { CbtmConfigInput } from '../config/schema.js';
 import { verifyModelFiles } from '../model-files.js';
 import type { EvalResults } from '../results.js';
 import { runPipeline } from '../run-pipeline.js';
@@ -25,6 +26,7 @@ let runDir: string;
 /** The demo's `legal` documents: held out of the run, then added. */
 let newCorpus: string;
 let newDocs: { id: string; text: string; domain: string }[];
+let config: CbtmConfigInput;
 
 async function jsonLines<T>(file: string): Promise<T[]> {
   const input = file.endsWith('.gz')
@@ -48,12 +50,11 @@ beforeAll(async () => {
   newCorpus = join(root, 'legal.jsonl');
   await writeFile(train, kept.map((d) => JSON.stringify(d)).join('\n'));
   await writeFile(newCorpus, newDocs.map((d) => JSON.stringify(d)).join('\n'));
-  await runPipeline(
-    tinyConfig(runDir, {
-      corpus: { train, valid: demoCorpusPaths().valid },
-      baselines: { dense: false, random: false },
-    }),
-  );
+  config = tinyConfig(runDir, {
+    corpus: { train, valid: demoCorpusPaths().valid },
+    baselines: { dense: false, random: false },
+  });
+  await runPipeline(config);
 }, 300_000);
 
 afterAll(async () => {
@@ -146,8 +147,31 @@ describe('cbtm add-expert', () => {
   it('adds an expert branched from the nearest experts; old experts stay byte-identical', async () => {
     const before = await checksums([0, 1]);
     const oldCentroids = (await loadClusterModel(join(runDir, 'clusters'))).centroids;
+    const manifest = await readFile(join(runDir, 'manifest.json'), 'utf8');
+
+    // A failure while the results move in (here: the router cannot be written) leaves the
+    // manifest as it was, so eval refuses the run instead of scoring a half-grown one.
+    const routerFile = join(runDir, 'router', 'router.json');
+    const saved = await readFile(routerFile);
+    const first = captureContext(root);
+    const crashing = addExpertCommand({ run: runDir, corpus: newCorpus, tokens: 3000 }, first);
+    for (let i = 0; i < 1200 && !/\[train expert-2\]/.test(first.err()); i++)
+      await new Promise((r) => setTimeout(r, 10));
+    await rm(routerFile);
+    await mkdir(join(routerFile, 'blocker'), { recursive: true });
+    await expect(crashing).rejects.toThrow();
+    expect(await readFile(join(runDir, 'manifest.json'), 'utf8')).toBe(manifest);
+    expect(await readdir(join(runDir, '.cbtm', 'add-expert'))).toContain('commit.json');
+    await rm(routerFile, { recursive: true });
+    await writeFile(routerFile, saved);
+    const refused = await runBin(['eval', '--run', runDir]);
+    expect(refused.code).not.toBe(0);
+    expect(refused.stderr).toMatch(/does not match its checksum in manifest\.json/);
+
+    // The same call again finishes the move and adds nothing more.
     const ctx = captureContext(root);
     await addExpertCommand({ run: runDir, corpus: newCorpus, tokens: 3000 }, ctx);
+    expect(ctx.err()).not.toMatch(/\[train/);
     expect(ctx.err()).toMatch(
       /Added expert 2: 24 documents of .*legal\.jsonl \(top terms: .*\); branched from 0\.\d+ × expert \d \+ 0\.\d+ × expert \d; trained \d+ steps on 3,000 tokens\./,
     );
@@ -206,6 +230,10 @@ describe('cbtm add-expert', () => {
     const evalCtx = captureContext(root);
     await evalCommand({ run: runDir, json: true }, evalCtx);
     const results = JSON.parse(evalCtx.out()) as EvalResults;
+    // `cbtm run` with the same config keeps the grown run as it is.
+    const again = await runPipeline(config);
+    expect(again.stages.filter((st) => st.status === 'ran').map((st) => st.name)).toEqual([]);
+    expect((await loadRouter(join(runDir, 'router'))).k).toBe(3);
     // The new expert takes part: on average more than the old two run per document.
     expect(results.methods['cbtm-all']!.expertsPerDocument).toBeGreaterThan(2);
     expect(Object.keys(results.methods)).toContain('cbtm-all');

@@ -133,13 +133,32 @@ export async function addExpertCommand(
   }
   const { run, config } = await openExistingRun(opts.run, ctx);
   const layout = new RunLayout(run.dir);
-  const renderer = rendererFor(ctx);
-  try {
-    // A previous call that stopped while moving its results in: finish that first.
-    const pending = await finishPendingCommit(run, config);
-    if (pending)
-      ctx.stderr.write(`Finished an earlier add-expert: experts ${pending.join(', ')}.\n`);
-
+  const corpusPath = resolve(ctx.cwd, opts.corpus);
+  const { readOptions } = corpusSource(config);
+  await checkCorpusPath(corpusPath, readOptions);
+  const tokens =
+    opts.tokens === undefined
+      ? Math.floor(config.train.tokens / config.cluster.k)
+      : Number(opts.tokens);
+  if (!(Number.isFinite(tokens) && tokens >= 1)) {
+    throw new InvalidArgumentError(`--tokens must be a positive number, got "${opts.tokens}".`);
+  }
+  const files = await corpusFingerprint(corpusPath);
+  // Names this request against the run as its manifest records it: the same call after an
+  // interruption finds its own work folder (and training checkpoints) again.
+  const workKey = () =>
+    hashConfig({
+      corpus: files,
+      clusters,
+      tokens,
+      init,
+      initTopK: init === 'nearest' ? initTopK : null,
+      seed: config.seed,
+      centroids: run.stage('cluster')?.outputs['clusters/centroids.json'] ?? null,
+      experts: run.stage('experts')?.outputs.experts ?? null,
+    }).slice(0, 16);
+  /** Checks the run, prepares and trains the new experts, and commits them; their ids. */
+  const addNewExperts = async (): Promise<number[]> => {
     for (const stage of ['cluster', 'shard', 'experts', 'router']) {
       if (!run.stageDone(stage)) {
         throw new CbtmError(
@@ -157,13 +176,8 @@ export async function addExpertCommand(
       );
     }
     await verifyModelFiles(run);
-
-    const corpusPath = resolve(ctx.cwd, opts.corpus);
-    const { readOptions } = corpusSource(config);
-    await checkCorpusPath(corpusPath, readOptions);
     const { loadClusterModel } = await import('@cbtm/cluster/node');
-    const model = await loadClusterModel(layout.clusters());
-    const k = model.k;
+    const k = (await loadClusterModel(layout.clusters())).k;
     const expertIds = await layout.expertIds();
     if (expertIds.length !== k || expertIds.some((j, i) => j !== i)) {
       throw new CbtmError(
@@ -171,8 +185,8 @@ export async function addExpertCommand(
         `${layout.experts} has expert folders ${expertIds.join(', ') || 'none'}, but ${layout.clusters('centroids.json')} has k = ${k} centroids; expected folders 0..${k - 1}.`,
       );
     }
-    const newIds = Array.from({ length: clusters }, (_, m) => k + m);
-    for (const j of newIds) {
+    const ids = Array.from({ length: clusters }, (_, m) => k + m);
+    for (const j of ids) {
       for (const p of [layout.expert(j), layout.shard(j)]) {
         if (await pathExists(p)) {
           throw new CbtmError(
@@ -182,11 +196,6 @@ export async function addExpertCommand(
         }
       }
     }
-    const tokens =
-      opts.tokens === undefined ? Math.floor(config.train.tokens / k) : Number(opts.tokens);
-    if (!(Number.isFinite(tokens) && tokens >= 1)) {
-      throw new InvalidArgumentError(`--tokens must be a positive number, got "${opts.tokens}".`);
-    }
     const seedDir = config.train.seedFrom ?? layout.seed;
     if (init === 'seed' && !(await pathExists(join(seedDir, 'model.json')))) {
       throw new CbtmError(
@@ -194,24 +203,12 @@ export async function addExpertCommand(
         `--init seed: the run has no seed model (${join(seedDir, 'model.json')} is missing; it trained with train.seedTokens = 0). Use --init nearest.`,
       );
     }
-
-    const files = await corpusFingerprint(corpusPath);
-    const key = hashConfig({
-      corpus: files,
-      clusters,
-      tokens,
-      init,
-      initTopK: init === 'nearest' ? initTopK : null,
-      seed: config.seed,
-      centroids: run.stage('cluster')!.outputs[`clusters/centroids.json`] ?? null,
-      experts: run.stage('experts')!.outputs.experts ?? null,
-    }).slice(0, 16);
-    const work = layout.addExpertWork(key);
-    const added = await prepareAddition({
+    const key = workKey();
+    await prepareAddition({
       run,
       config,
       corpus: { path: corpusPath, files, readOptions },
-      work,
+      work: layout.addExpertWork(key),
       k,
       clusters,
       tokens,
@@ -225,12 +222,30 @@ export async function addExpertCommand(
       format: 'cbtm-add-expert-commit',
       work: key,
       k,
-      experts: newIds,
+      experts: ids,
     } satisfies CommitJournal);
-    await finishPendingCommit(run, config);
+    return finishPendingCommit(run, config);
+  };
+  const renderer = rendererFor(ctx);
+  try {
+    // A previous call that stopped while moving its results in: finish it first. When it was
+    // this very request, that is all there is to do.
+    const journal = await readJournal(layout);
+    let newIds: number[] | null = null;
+    if (journal) {
+      const same = journal.work === workKey();
+      const finished = await finishPendingCommit(run, config);
+      if (same) newIds = finished;
+      else
+        ctx.stderr.write(
+          `Finished an earlier, interrupted add-expert: experts ${finished.join(', ')}.\n`,
+        );
+    }
+    if (newIds === null) newIds = await addNewExperts();
     renderer.stop();
 
-    for (const a of added) {
+    const record = await readJsonFile<AddedExpertsFile>(layout.addedExperts);
+    for (const a of record.experts.filter((e) => newIds!.includes(e.expert))) {
       const from =
         a.init.kind === 'nearest'
           ? a.init.from.map((f) => `${f.weight.toFixed(3)} × expert ${f.expert}`).join(' + ')
@@ -241,8 +256,9 @@ export async function addExpertCommand(
           `branched from ${from}; trained ${a.steps} steps on ${a.tokens.toLocaleString('en-US')} tokens.\n`,
       );
     }
+    const total = (await layout.expertIds()).length;
     ctx.stdout.write(
-      `${run.dir} now has ${k + clusters} experts (${newIds.map((j) => `expert ${j}`).join(', ')} new); the other experts' files are unchanged.\n`,
+      `${run.dir} now has ${total} experts (${newIds.map((j) => `expert ${j}`).join(', ')} new); the other experts' files are unchanged.\n`,
     );
     if (opts.eval === false) {
       ctx.stdout.write(`Next: cbtm eval --run ${run.dir}\n`);
@@ -487,24 +503,32 @@ function grownMetrics(
   };
 }
 
+/** The commit journal of an addition that is ready to move in, or null. */
+async function readJournal(layout: RunLayout): Promise<CommitJournal | null> {
+  const file = layout.addExpertWork(JOURNAL);
+  if (!(await pathExists(file))) return null;
+  const journal = await readJsonFile<CommitJournal>(file);
+  if (journal.format !== 'cbtm-add-expert-commit' || !Array.isArray(journal.experts)) {
+    throw new CbtmError(
+      'E_FORMAT',
+      `${file}: not an add-expert commit journal (field "format" is ${JSON.stringify(journal.format)}).`,
+    );
+  }
+  return journal;
+}
+
 /**
  * Completes an addition whose results are ready (the journal exists): moves the new shards and
  * expert folders into the run, writes the grown centroids, metrics and `added-experts.json`,
  * rebuilds the router, records the checksums in the manifest, and removes the work folder.
  * Every step can be repeated, so a call cut short is finished by the next. Returns the experts
- * it added, or null when nothing was pending.
+ * it added.
  */
-async function finishPendingCommit(run: RunDir, config: CbtmConfig): Promise<number[] | null> {
+async function finishPendingCommit(run: RunDir, config: CbtmConfig): Promise<number[]> {
   const layout = new RunLayout(run.dir);
   const journalFile = layout.addExpertWork(JOURNAL);
-  if (!(await pathExists(journalFile))) return null;
-  const journal = await readJsonFile<CommitJournal>(journalFile);
-  if (journal.format !== 'cbtm-add-expert-commit' || !Array.isArray(journal.experts)) {
-    throw new CbtmError(
-      'E_FORMAT',
-      `${journalFile}: not an add-expert commit journal (field "format" is ${JSON.stringify(journal.format)}).`,
-    );
-  }
+  const journal = await readJournal(layout);
+  if (!journal) throw new CbtmError('E_RUN_INVALID', `${journalFile} is missing.`);
   const work = layout.addExpertWork(journal.work);
   const commit = join(work, 'commit');
   const moveIn = async (from: string, to: string) => {
