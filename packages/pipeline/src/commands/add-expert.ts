@@ -306,7 +306,7 @@ interface PrepareInput {
  * `work`, then writes what the commit moves into the run (`work/commit/`). Each step is skipped
  * when a previous call already finished it.
  */
-async function prepareAddition(p: PrepareInput): Promise<AddedExpert[]> {
+async function prepareAddition(p: PrepareInput): Promise<void> {
   const { run, config, work, k, clusters, ctx, renderer } = p;
   const layout = new RunLayout(run.dir);
   const signal = ctx.signal;
@@ -449,7 +449,6 @@ async function prepareAddition(p: PrepareInput): Promise<AddedExpert[]> {
     join(commit, 'metrics.json'),
     grownMetrics(metrics, freshMetrics, terms, cluster.clusterMetrics),
   );
-  return added;
 }
 
 /**
