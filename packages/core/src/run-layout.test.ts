@@ -22,6 +22,8 @@ describe('RunLayout', () => {
     expect(l.embedder).toBe('/runs/a/embedder');
     expect(l.clusters()).toBe('/runs/a/clusters');
     expect(l.clusters('metrics.json')).toBe('/runs/a/clusters/metrics.json');
+    expect(l.addedExperts).toBe('/runs/a/clusters/added-experts.json');
+    expect(l.addExpertWork('x', 'y')).toBe('/runs/a/.cbtm/add-expert/x/y');
     expect(l.shards).toBe('/runs/a/shards');
     expect(l.shard(3)).toBe('/runs/a/shards/3.jsonl.gz');
     expect(l.tokenizer).toBe('/runs/a/tokenizer/tokenizer.json');

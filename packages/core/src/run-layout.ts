@@ -86,6 +86,22 @@ export class RunLayout {
     return this.path('clusters', ...parts);
   }
 
+  /**
+   * `<run>/clusters/added-experts.json`: the clusters and experts `cbtm add-expert` added after
+   * the run's own k (their corpus, initialization and tokens).
+   */
+  get addedExperts(): string {
+    return this.clusters('added-experts.json');
+  }
+
+  /**
+   * `<run>/.cbtm/add-expert/`, or a path inside it: where `cbtm add-expert` prepares new clusters
+   * and trains new experts before it moves them into the run.
+   */
+  addExpertWork(...parts: string[]): string {
+    return this.path('.cbtm', 'add-expert', ...parts);
+  }
+
   /** `<run>/shards/`: one `<j>.jsonl.gz` per cluster. */
   get shards(): string {
     return this.path('shards');

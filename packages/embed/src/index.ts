@@ -42,6 +42,13 @@ export {
 } from './tfidf-vectorizer.js';
 export { type CompiledTokenPattern, compileTokenPattern } from './token-pattern.js';
 export {
+  defaultTopTermsOptions,
+  type TermSpace,
+  type TopTermsOptions,
+  termSpaceOf,
+  topTerms,
+} from './top-terms.js';
+export {
   defaultTruncatedSvdOptions,
   TruncatedSvd,
   type TruncatedSvdOptions,

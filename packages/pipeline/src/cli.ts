@@ -427,6 +427,60 @@ export function createProgram(ctx: CommandContext): Command {
     )
     .action(async (opts) => (await import('./commands/export-hf.js')).exportHfCommand(opts, ctx));
 
+  program
+    .command('assign')
+    .description(
+      'Assign every document of a new corpus to a run’s clusters (nearest centroid, streaming), writing assignments, shards and metrics (documents per cluster; purity and NMI when documents have a domain). The run is not changed.',
+    )
+    .requiredOption('-r, --run <dir>', 'run directory (clustered)')
+    .requiredOption('--corpus <path>', 'the new corpus (.jsonl, .jsonl.gz, or a folder)')
+    .option(
+      '-o, --out <dir>',
+      'output folder (default: <run>/assigned/<corpus name>; an existing one only if assign made it)',
+    )
+    .addHelpText(
+      'after',
+      examples([
+        'cbtm assign --run runs/demo --corpus data/new.jsonl.gz',
+        'cbtm assign --run runs/demo --corpus data/valid.jsonl.gz --out runs/demo-valid-clusters',
+      ]),
+    )
+    .action(async (opts) => (await import('./commands/assign.js')).assignCommand(opts, ctx));
+
+  program
+    .command('add-expert')
+    .description(
+      'Grow a trained run by experts for new data: cluster the new corpus in the run’s embedding space, branch each new expert from the experts nearest to it (or the seed), train it, then add its centroid to the router. The existing experts’ files are not touched. Then scores the run again.',
+    )
+    .requiredOption('-r, --run <dir>', 'run directory (trained)')
+    .requiredOption('--corpus <path>', 'the new training corpus')
+    .option('--clusters <m>', 'new clusters (and experts) to make from the corpus', positiveInt, 1)
+    .option(
+      '--tokens <n>',
+      'training tokens of each new expert (default: the run’s per-expert budget, train.tokens / k)',
+      numberOrText,
+    )
+    .addOption(
+      new Option('--init <how>', 'where a new expert starts')
+        .choices(['nearest', 'seed'])
+        .default('nearest'),
+    )
+    .option(
+      '--init-top-k <n>',
+      'experts averaged for --init nearest, weighted by the new centroid’s routing weights',
+      positiveInt,
+      2,
+    )
+    .option('--no-eval', 'skip scoring the grown run and rewriting its report')
+    .addHelpText(
+      'after',
+      examples([
+        'cbtm add-expert --run runs/demo --corpus data/fiction.jsonl.gz',
+        'cbtm add-expert --run runs/demo --corpus data/new.jsonl.gz --clusters 2 --tokens 200000 --init seed',
+      ]),
+    )
+    .action(async (opts) => (await import('./commands/add-expert.js')).addExpertCommand(opts, ctx));
+
   const redisOption = () =>
     new Option('--redis <url>', 'Redis URL of the training queue')
       .env('CBTM_REDIS_URL')

@@ -110,7 +110,7 @@ export async function collectReportData(
     : null;
   const metricsFile = layout.clusters('metrics.json');
   const metrics = (await pathExists(metricsFile))
-    ? await readJsonFile<{ sizes?: number[] }>(metricsFile)
+    ? await readJsonFile<{ sizes?: number[]; topTerms?: string[][] }>(metricsFile)
     : null;
   const assignmentsFile = layout.clusters('assignments.jsonl');
   const assignments = (await pathExists(assignmentsFile))
@@ -179,6 +179,7 @@ export async function collectReportData(
     config: run.manifest.config,
     backend: results?.backend ?? backend,
     clusterSizes,
+    topTerms: metrics?.topTerms ?? null,
     contingency,
     embeddingMap,
     lossCurves: curves,

@@ -28,4 +28,17 @@ describe('renderReportHtml', () => {
     expect(html).toContain('<td>c-BTM top-1</td><td>15.00</td><td>-25.0%</td><td>1.5</td>');
     expect(html).toContain('purity <b>0.750</b>, NMI <b>0.500</b>');
   });
+
+  it('lists each cluster’s top terms, escaped, and leaves the section out without them', () => {
+    const withTerms = renderReportHtml({
+      ...sampleReportData(),
+      topTerms: [
+        ['court', 'contract'],
+        ['cat', '<b>dog'],
+      ],
+    });
+    expect(withTerms).toContain('<tr><td>0</td><td>court, contract</td></tr>');
+    expect(withTerms).toContain('<tr><td>1</td><td>cat, &lt;b&gt;dog</td></tr>');
+    expect(html).not.toContain('id="top-terms"');
+  });
 });

@@ -67,6 +67,17 @@ function resultsTableHtml(data: ReportData): string {
 <p class="note">Validation corpus: ${escapeHtml(r.corpus.name ?? 'n/a')} (${r.corpus.documents} documents, ${r.tokens} tokens); routing temperature T = ${r.temperature}; backend ${escapeHtml(r.backend)}.</p>${quality}`;
 }
 
+/** The top terms of each cluster, one row per cluster; nothing without them. */
+function topTermsHtml(data: ReportData): string {
+  if (!data.topTerms || data.topTerms.length === 0) return '';
+  const rows = data.topTerms
+    .map((terms, j) => `<tr><td>${j}</td><td>${terms.map(escapeHtml).join(', ')}</td></tr>`)
+    .join('');
+  return `<section id="top-terms"><h2>Top terms per cluster</h2>
+  <p class="note">Each centroid mapped back through the SVD to the tf-idf vocabulary, largest weight first.</p>
+  <table class="results"><thead><tr><th>cluster</th><th>terms</th></tr></thead><tbody>${rows}</tbody></table></section>`;
+}
+
 const CHART_CODE = `
 (function () {
   var D = window.CBTM_REPORT;
@@ -237,6 +248,7 @@ export function renderReportHtml(data: ReportData): string {
   <section><h2>Cluster sizes</h2><div id="chart-cluster-sizes" class="chart"></div></section>
   <section><h2>Domain × cluster</h2><div id="chart-domain-cluster" class="chart"></div></section>
 </div>
+${topTermsHtml(data)}
 <section><h2>Document embeddings</h2>
   <p class="note">${map ? `${escapeHtml(map.method)}; ${map.points.length} of ${map.total} documents; colored by cluster, domain on hover.` : ''}</p>
   <div id="chart-embedding-map" class="chart tall"></div></section>

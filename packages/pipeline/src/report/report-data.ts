@@ -57,6 +57,11 @@ export interface ReportData {
   readonly backend: string | null;
   /** Documents per cluster. */
   readonly clusterSizes: readonly number[] | null;
+  /**
+   * Each cluster's top terms (its centroid mapped back to the tf-idf vocabulary); absent with a
+   * transformers embedder and in older runs.
+   */
+  readonly topTerms?: readonly (readonly string[])[] | null;
   /** Domain × cluster document counts. */
   readonly contingency: {
     readonly domains: readonly string[];

@@ -22,4 +22,9 @@ export interface ClusterMetricsFile {
   /** Against the corpus's domain labels; null or absent without labels. */
   readonly purity?: number | null;
   readonly nmi?: number | null;
+  /**
+   * Each cluster's top terms (centroid mapped back through the SVD to the tf-idf vocabulary);
+   * absent for an embedder without terms (transformers) and in older runs.
+   */
+  readonly topTerms?: readonly (readonly string[])[];
 }

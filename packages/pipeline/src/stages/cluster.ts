@@ -1,13 +1,17 @@
 import { readFile, rm } from 'node:fs/promises';
 import { relative } from 'node:path';
-import { CENTROIDS_FILE } from '@cbtm/cluster';
+import { CENTROIDS_FILE, type ClusterModel } from '@cbtm/cluster';
 import { CbtmError, InvalidArgumentError, RunLayout, writeJsonAtomic } from '@cbtm/core/node';
+import type { Embedder } from '@cbtm/embed';
 import type { ClusterMetricsFile } from './cluster-files.js';
 import { readEmbeddings } from './embeddings-file.js';
 import type { StageDefinition } from './stage.js';
 
 /** The balanced fit's own assignment, kept when the fit covered every training document. */
 const FIT_ASSIGNMENTS = 'clusters/fit-assignments.json';
+
+/** `RunLayout#addedExperts`, relative. */
+const ADDED_EXPERTS = 'clusters/added-experts.json';
 
 interface FitAssignmentsFile {
   readonly documents: number;
@@ -23,7 +27,8 @@ interface FitAssignmentsFile {
 export const clusterStage: StageDefinition = {
   name: 'cluster',
   inputs: ['embed'],
-  paths: [`clusters/${CENTROIDS_FILE}`, 'clusters/fit.json', FIT_ASSIGNMENTS],
+  // `cbtm add-expert`'s record goes too: a new fit replaces the clusters it added to.
+  paths: [`clusters/${CENTROIDS_FILE}`, 'clusters/fit.json', FIT_ASSIGNMENTS, ADDED_EXPERTS],
   enabled: () => true,
   stageConfig: ({ config }) => ({ cluster: config.cluster, seed: config.seed }),
   async execute({ run, config, signal, onProgress }) {
@@ -116,9 +121,10 @@ export const shardStage: StageDefinition = {
     // The held-out validation documents (when they come out of the training corpus) are
     // assigned too, so every document of the corpus has a cluster; they stay out of the shards.
     const heldOut = corpus.valid === null && corpus.holdout > 0;
-    const embedder = heldOut
-      ? await (await import('@cbtm/embed/node')).loadEmbedder(layout.embedder)
-      : undefined;
+    const embed = await import('@cbtm/embed/node');
+    const tfidf = (await embed.readEmbedderManifest(layout.embedder)).kind === 'tfidf-svd';
+    const embedder = heldOut || tfidf ? await embed.loadEmbedder(layout.embedder) : undefined;
+    const terms = embedder && (await clusterTopTerms(embedder, model));
     const assigned = await assignCorpus(corpus.trainDocs(), model, run.dir, {
       assignments: clusters,
       distances,
@@ -130,7 +136,7 @@ export const shardStage: StageDefinition = {
         metrics: relative(run.dir, layout.clusters('metrics.json')),
         shard: (j) => relative(run.dir, layout.shard(j)),
       },
-      ...(embedder ? { embedder, heldOut: corpus.validDocs() } : {}),
+      ...(embedder && heldOut ? { embedder, heldOut: corpus.validDocs() } : {}),
       ...(signal ? { signal } : {}),
       ...(onProgress ? { onProgress: (e) => onProgress({ ...e, stage: 'shard' }) } : {}),
     });
@@ -141,6 +147,7 @@ export const shardStage: StageDefinition = {
       purity: labels ? labels.purity : null,
       // Clamped as before: floating-point rounding can put a perfect clustering at 1 + 2e-16.
       nmi: labels ? Math.min(1, labels.nmi) : null,
+      ...(terms ? { topTerms: terms } : {}),
     };
     await writeJsonAtomic(layout.clusters('metrics.json'), metrics);
     return {
@@ -154,6 +161,19 @@ export const shardStage: StageDefinition = {
     };
   },
 };
+
+/**
+ * Each centroid's top terms (`@cbtm/embed`'s `topTerms`, as the official code prints them), or
+ * undefined for an embedder without a vocabulary (transformers).
+ */
+export async function clusterTopTerms(
+  embedder: Embedder,
+  model: Pick<ClusterModel, 'centroids' | 'k'>,
+): Promise<string[][] | undefined> {
+  const { termSpaceOf, topTerms } = await import('@cbtm/embed');
+  const space = termSpaceOf(embedder);
+  return space ? topTerms(space, model.centroids, model.k) : undefined;
+}
 
 /** The fit's assignment if it exists and covers exactly the n documents, else undefined. */
 async function readFitAssignments(
