@@ -1,7 +1,8 @@
-import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CbtmError } from '@cbtm/core';
+import { removeExpert } from '@cbtm/ensemble/node';
 import { selectBackend } from '@cbtm/train';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { exportWebCommand } from './command.js';
@@ -32,6 +33,27 @@ describe('exportWeb', () => {
   });
   afterAll(async () => {
     await rm(tmp, { recursive: true, force: true });
+  });
+
+  it('leaves out the experts removed with cbtm remove-expert, and names them when asked for', async () => {
+    const shrunk = join(tmp, 'run-shrunk');
+    await cp(run, shrunk, { recursive: true });
+    await removeExpert(shrunk, 1);
+    const result = await exportWeb(shrunk, join(tmp, 'web-shrunk'));
+    expect(result.manifest.experts.map((e) => e.cluster)).toEqual([0, 2]);
+    expect(result.files.map((f) => f.path).filter((p) => p.startsWith('experts/'))).toEqual([
+      'experts/0/group1-shard1of1.bin',
+      'experts/0/model.json',
+      'experts/1/group1-shard1of1.bin',
+      'experts/1/model.json',
+    ]);
+    // The centroids are those of experts 0 and 2, in that order.
+    const all = f32(await readFile(join(shrunk, 'router', 'centroids.f32')));
+    const exported = f32(await readFile(join(tmp, 'web-shrunk', 'centroids.f32')));
+    expect(exported).toEqual(Float32Array.from([...all.subarray(0, 6), ...all.subarray(12, 18)]));
+    await expect(exportWeb(shrunk, join(tmp, 'web-bad'), { experts: [0, 1] })).rejects.toThrow(
+      `Expert 1 was removed from ${shrunk} (cbtm remove-expert)`,
+    );
   });
 
   it('writes the tokenizer, per-term embedder rows, centroids, experts and a manifest', async () => {

@@ -25,6 +25,7 @@ import {
   throwIfAborted,
 } from '@cbtm/core/node';
 import { loadEmbedder, TfidfSvdEmbedder, toTermRows } from '@cbtm/embed/node';
+import { readExpertSet } from '@cbtm/ensemble/node';
 import { loadRouter } from '@cbtm/route/node';
 import { MODEL_JSON } from '@cbtm/train';
 import {
@@ -346,7 +347,11 @@ export async function exportWeb(
       `The router has dimension ${dimension} but the embedder ${embedder.dimension}; rebuild the router.`,
     );
   }
-  const chosen = o.experts ? [...o.experts] : Array.from({ length: k }, (_, j) => j);
+  // Experts taken out with `cbtm remove-expert` are not part of the ensemble: not exported.
+  const expertSet = await readExpertSet(run.dir);
+  const chosen = o.experts
+    ? [...o.experts]
+    : (expertSet?.active() ?? Array.from({ length: k }, (_, j) => j));
   if (
     chosen.length === 0 ||
     new Set(chosen).size !== chosen.length ||
@@ -354,6 +359,12 @@ export async function exportWeb(
   ) {
     throw new InvalidArgumentError(
       `experts must be distinct integers in 0..${k - 1}, got ${JSON.stringify(options.experts)}.`,
+    );
+  }
+  const removed = chosen.filter((j) => expertSet?.isRemoved(j));
+  if (removed.length > 0) {
+    throw new InvalidArgumentError(
+      `Expert ${removed.join(', ')} was removed from ${run.dir} (cbtm remove-expert); leave it out of experts, or put it back with cbtm remove-expert --restore ${removed[0]}.`,
     );
   }
   const topK = o.topK === 'all' ? 'all' : o.topK;
