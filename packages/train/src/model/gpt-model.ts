@@ -9,7 +9,9 @@ import {
   type ParamSpec,
   resolveGptConfig,
 } from './gpt-config.js';
+import { GptDecoder, type GptDecoderOptions } from './gpt-decoder.js';
 import { type GptParams, gptHidden, gptLogits } from './gpt-forward.js';
+import { appendToCache, GptKvCache, type IncrementalRows } from './kv-cache.js';
 import { readModelFiles, writeModelFiles } from './model-files.js';
 
 /**
@@ -34,6 +36,23 @@ export interface CreateGptOptions {
  * ```
  */
 export const defaultCreateGptOptions = { seed: 0 } as const satisfies CreateGptOptions;
+
+/**
+ * Options of {@link GptModel.forwardIncremental}.
+ *
+ * @example
+ * ```ts
+ * await model.forwardIncremental(cache, ids, { rows: 'last' });
+ * ```
+ */
+export interface ForwardIncrementalOptions {
+  /**
+   * Which new positions get log-probabilities: `'all'`, the `'last'` of each batch row (what
+   * generation needs; the vocabulary projection of the others is skipped), or `'none'`.
+   * @default 'all'
+   */
+  readonly rows?: IncrementalRows;
+}
 
 /** Rows of windows scored together by {@link GptModel.logProbs}. */
 const WINDOWS_PER_BATCH = 8;
@@ -238,6 +257,100 @@ export class GptModel {
       });
     }
     return out;
+  }
+
+  /**
+   * An empty key/value cache for {@link GptModel.forwardIncremental}: `batch` rows that grow
+   * together, up to `contextLength` positions. The caller disposes it.
+   *
+   * @example
+   * ```ts
+   * const cache = model.createCache();
+   * const lp = await model.forwardIncremental(cache, new Int32Array([0, 5, 9]));
+   * cache.dispose();
+   * ```
+   */
+  createCache(batch = 1): GptKvCache {
+    this.#assertLive();
+    return new GptKvCache(this.config, batch);
+  }
+
+  /**
+   * Incremental decoding: reads `ids` (row-major [batch, n], n ≥ 1 new tokens per row) after
+   * the positions already in `cache`, appends their keys and values to it, and returns
+   * log p(next token) for the new positions as a row-major [batch · rows, vocabSize] array (rows
+   * = n, 1 or 0 as `options.rows` says; null for `'none'`). Position P + i of the cache gets
+   * the same values, within float rounding, as position P + i of one full forward pass over the
+   * whole sequence (see {@link GptModel.logProbs}). It never slides: when P + n would pass
+   * `contextLength` it throws, and the caller re-reads a window into a reset cache;
+   * {@link GptModel.createDecoder} does that for a growing text.
+   *
+   * @example
+   * ```ts
+   * const cache = model.createCache();
+   * await model.forwardIncremental(cache, new Int32Array([0, 17, 4]), { rows: 'none' }); // prefill
+   * const row = await model.forwardIncremental(cache, new Int32Array([9])); // vocabSize values
+   * cache.dispose();
+   * ```
+   */
+  async forwardIncremental(
+    cache: GptKvCache,
+    ids: Int32Array,
+    options: ForwardIncrementalOptions = {},
+  ): Promise<Float32Array | null> {
+    this.#assertLive();
+    const { contextLength: C, vocabSize: V } = this.config;
+    const rows = options.rows ?? 'all';
+    if (cache.capacity !== C || cache.layerCount !== this.config.nLayer) {
+      throw new InvalidArgumentError('This cache was made for a model of another shape.');
+    }
+    const B = cache.batch;
+    const n = ids.length / B;
+    if (!Number.isInteger(n) || n < 1) {
+      throw new InvalidArgumentError(
+        `forwardIncremental needs n ≥ 1 tokens for each of the cache's ${B} rows, got ${ids.length} ids.`,
+      );
+    }
+    if (cache.length + n > C) {
+      throw new InvalidArgumentError(
+        `The cache holds ${cache.length} positions and ${n} more would pass the context length ${C}; reset it and re-read the last window (or use createDecoder).`,
+      );
+    }
+    for (let i = 0; i < ids.length; i++) {
+      if (!(ids[i]! >= 0 && ids[i]! < V))
+        throw new InvalidArgumentError(
+          `Token id ${ids[i]} at ${i} is outside the vocabulary [0, ${V}).`,
+        );
+    }
+    const params = this.params();
+    const kept: tf.Tensor2D[] = [];
+    tf.tidy(() => {
+      const x = tf.tensor2d(ids, [B, n], 'int32');
+      const out = appendToCache(this.config, params, cache, x, rows);
+      if (out) kept.push(tf.keep(out));
+    });
+    const lp = kept[0];
+    if (!lp) return null;
+    // Read outside tidy: reads inside a scope are slow on wasm.
+    const values = (await lp.data()) as Float32Array;
+    lp.dispose();
+    return values;
+  }
+
+  /**
+   * A {@link GptDecoder}: next-token log-probabilities of a growing text through a key/value
+   * cache, sliding its window as {@link GptDecoderOptions} says. The caller disposes it.
+   *
+   * @example
+   * ```ts
+   * const decoder = model.createDecoder();
+   * const row = await decoder.next([0, 17, 4]);
+   * decoder.dispose();
+   * ```
+   */
+  createDecoder(options: GptDecoderOptions = {}): GptDecoder {
+    this.#assertLive();
+    return new GptDecoder(this, options);
   }
 
   /** Frees the weights. The model cannot be used afterwards. */

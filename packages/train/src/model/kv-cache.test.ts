@@ -1,0 +1,203 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { describe, expect, it } from 'vitest';
+import { maxRelDiff, onBackend, seeded } from '../test-utils/backends.js';
+import { gptParamSpecs, resolveGptConfig } from './gpt-config.js';
+import { slidingWindowStart } from './gpt-decoder.js';
+import { GptModel } from './gpt-model.js';
+
+const tiny = resolveGptConfig({
+  vocabSize: 13,
+  nLayer: 2,
+  dModel: 8,
+  nHead: 2,
+  contextLength: 8,
+  mlpRatio: 2,
+});
+const V = tiny.vocabSize;
+
+/** Random weights large enough that attention and every layer matter (GPT-2 init is ~uniform). */
+async function randomModel(seed: number): Promise<GptModel> {
+  const weights = new Map<string, Float32Array>();
+  gptParamSpecs(tiny).forEach((s, i) => {
+    const w = seeded(
+      s.shape.reduce((a, b) => a * b, 1),
+      seed * 100 + i + 1,
+    );
+    for (let j = 0; j < w.length; j++) w[j] = s.name.endsWith('.gamma') ? 1 + 0.3 * w[j]! : w[j]!;
+    weights.set(s.name, w);
+  });
+  return GptModel.fromWeights(tiny, weights);
+}
+
+const ids = new Int32Array([0, 5, 2, 7, 3, 12, 4, 11]);
+const splits = [[8], [1, 1, 1, 1, 1, 1, 1, 1], [3, 1, 4], [5, 3], [1, 7], [2, 2, 2, 2]];
+
+describe.each(['cpu', 'wasm'] as const)('GptModel.forwardIncremental (%s)', (backend) => {
+  it.each(splits)('equals the full forward at every position, split %j', async (...split) => {
+    await onBackend(backend, async () => {
+      const model = await randomModel(1);
+      const full = await model.logProbs(ids);
+      const cache = model.createCache();
+      const parts: Float32Array[] = [];
+      let at = 0;
+      for (const n of split) {
+        parts.push((await model.forwardIncremental(cache, ids.subarray(at, at + n)))!);
+        at += n;
+        expect(cache.length).toBe(at);
+      }
+      const inc = new Float32Array(ids.length * V);
+      let o = 0;
+      for (const p of parts) {
+        inc.set(p, o);
+        o += p.length;
+      }
+      expect(o).toBe(full.length);
+      // The weights are large: logits spread widely, and any attention error would show.
+      expect(Math.max(...full) - Math.min(...full)).toBeGreaterThan(1);
+      expect(maxRelDiff(inc, full)).toBeLessThan(1e-5);
+      cache.dispose();
+      model.dispose();
+    });
+  });
+
+  it('batch 2: rows grow together and each equals its own full forward; rows "last"', async () => {
+    await onBackend(backend, async () => {
+      const model = await randomModel(2);
+      const a = ids;
+      const b = new Int32Array([1, 1, 9, 8, 0, 6, 10, 3]);
+      const cache = model.createCache(2);
+      const step = (n: number, at: number, rows: 'all' | 'last') => {
+        const x = new Int32Array(2 * n);
+        x.set(a.subarray(at, at + n), 0);
+        x.set(b.subarray(at, at + n), n);
+        return model.forwardIncremental(cache, x, { rows });
+      };
+      const first = (await step(5, 0, 'all'))!;
+      const last = (await step(3, 5, 'last'))!;
+      const fa = await model.logProbs(a);
+      const fb = await model.logProbs(b);
+      expect(maxRelDiff(first.subarray(0, 5 * V), fa.subarray(0, 5 * V))).toBeLessThan(1e-5);
+      expect(maxRelDiff(first.subarray(5 * V), fb.subarray(0, 5 * V))).toBeLessThan(1e-5);
+      expect(last.length).toBe(2 * V);
+      expect(maxRelDiff(last.subarray(0, V), fa.subarray(7 * V))).toBeLessThan(1e-5);
+      expect(maxRelDiff(last.subarray(V), fb.subarray(7 * V))).toBeLessThan(1e-5);
+      cache.dispose();
+      model.dispose();
+    });
+  });
+
+  it('keeps the tensor count flat across steps and frees everything on dispose', async () => {
+    await onBackend(backend, async () => {
+      const model = await randomModel(3);
+      const before = tf.memory().numTensors;
+      const cache = model.createCache();
+      await model.forwardIncremental(cache, ids.subarray(0, 2), { rows: 'none' });
+      const afterPrefill = tf.memory().numTensors;
+      expect(afterPrefill - before).toBe(2 * tiny.nLayer);
+      for (let t = 2; t < ids.length; t++) {
+        await model.forwardIncremental(cache, ids.subarray(t, t + 1), { rows: 'last' });
+        expect(tf.memory().numTensors).toBe(afterPrefill);
+      }
+      cache.dispose();
+      cache.dispose();
+      expect(tf.memory().numTensors).toBe(before);
+      model.dispose();
+    });
+  });
+});
+
+describe('GptModel.forwardIncremental: errors', () => {
+  it('refuses to pass the context, a ragged batch, and ids outside the vocabulary', async () => {
+    await onBackend('cpu', async () => {
+      const model = await randomModel(4);
+      const cache = model.createCache();
+      await model.forwardIncremental(cache, ids.subarray(0, 6), { rows: 'none' });
+      await expect(model.forwardIncremental(cache, ids.subarray(0, 3))).rejects.toThrow(
+        /context length 8/,
+      );
+      expect(cache.length).toBe(6);
+      await expect(model.forwardIncremental(cache, new Int32Array([13]))).rejects.toThrow(
+        /vocabulary/,
+      );
+      const two = model.createCache(2);
+      await expect(model.forwardIncremental(two, new Int32Array([1, 2, 3]))).rejects.toThrow(
+        /2 rows/,
+      );
+      cache.dispose();
+      model.dispose();
+    });
+  });
+});
+
+describe('slidingWindowStart', () => {
+  it('starts at 0 while the text fits, then at multiples of the stride', () => {
+    expect(slidingWindowStart(8, 8)).toBe(0);
+    expect([9, 10, 11].map((L) => slidingWindowStart(L, 8))).toEqual([1, 2, 3]);
+    expect([9, 10, 11, 12, 13].map((L) => slidingWindowStart(L, 8, 3))).toEqual([3, 3, 3, 6, 6]);
+    for (let L = 1; L < 40; L++) {
+      const w = L - slidingWindowStart(L, 8, 3);
+      expect(w).toBeLessThanOrEqual(8);
+      expect(w).toBeGreaterThanOrEqual(Math.min(L, 8 - 3 + 1));
+    }
+    expect(() => slidingWindowStart(5, 8, 9)).toThrow(/slideStride/);
+    expect(() => slidingWindowStart(5, 8, 0)).toThrow(/slideStride/);
+  });
+});
+
+describe('GptDecoder', () => {
+  const text = Array.from({ length: 21 }, (_, i) => (i * 7 + 3) % V);
+  /** The uncached reference: the window's full forward, last row. */
+  async function reference(
+    model: GptModel,
+    prefix: number[],
+    stride: number,
+  ): Promise<Float32Array> {
+    const start = slidingWindowStart(prefix.length, tiny.contextLength, stride);
+    const w = Int32Array.from(prefix.slice(start));
+    return (await model.logProbs(w)).slice((w.length - 1) * V);
+  }
+
+  it.each([1, 3])(
+    'stride %i: every step equals the window’s full forward, past the context too',
+    async (stride) => {
+      await onBackend('wasm', async () => {
+        const model = await randomModel(5);
+        const decoder = model.createDecoder({ slideStride: stride });
+        const before = tf.memory().numTensors;
+        for (let L = 1; L <= text.length; L++) {
+          const row = await decoder.next(text.slice(0, L));
+          expect(maxRelDiff(row, await reference(model, text.slice(0, L), stride))).toBeLessThan(
+            1e-5,
+          );
+        }
+        // Stride 1: one prefill, then a re-read at each of the 13 lengths past the context.
+        // Stride 3: a slide at L = 9, 12, 15, 18, 21, and one-position steps between.
+        const { prefills, positions } = decoder.stats;
+        expect(prefills).toBe(stride === 1 ? 1 + 13 : 1 + 5);
+        expect(positions).toBe(stride === 1 ? 8 + 13 * 8 : 8 + 5 * 6 + 8);
+        expect(tf.memory().numTensors).toBeLessThanOrEqual(before + 2 * tiny.nLayer);
+        decoder.dispose();
+        model.dispose();
+      });
+    },
+  );
+
+  it('catches up on skipped tokens in one pass, repeats a row, and restarts on another text', async () => {
+    await onBackend('cpu', async () => {
+      const model = await randomModel(6);
+      const decoder = model.createDecoder();
+      await decoder.next(text.slice(0, 2));
+      const row = await decoder.next(text.slice(0, 7));
+      expect(decoder.stats).toEqual({ calls: 2, prefills: 1, positions: 7 });
+      expect(maxRelDiff(row, await reference(model, text.slice(0, 7), 1))).toBeLessThan(1e-5);
+      expect(Array.from(await decoder.next(text.slice(0, 7)))).toEqual(Array.from(row));
+      expect(decoder.stats.positions).toBe(7);
+      const other = [...text.slice(0, 3), 1, 2];
+      const r2 = await decoder.next(other);
+      expect(decoder.stats.prefills).toBe(2);
+      expect(maxRelDiff(r2, await reference(model, other, 1))).toBeLessThan(1e-5);
+      decoder.dispose();
+      model.dispose();
+    });
+  });
+});

@@ -1,0 +1,179 @@
+import { InvalidArgumentError } from '@cbtm/core';
+import * as tf from '@tensorflow/tfjs-core';
+import { causalSoftmax } from '../ops/causal-softmax.js';
+import { gelu } from '../ops/gelu.js';
+import { layerNorm } from '../ops/layer-norm.js';
+import type { GptConfig } from './gpt-config.js';
+import type { GptParams } from './gpt-forward.js';
+
+/** Keys and values of one layer for the positions cached so far: each [B·H, length, dh]. */
+interface LayerKv {
+  readonly k: tf.Tensor3D;
+  readonly v: tf.Tensor3D;
+}
+
+// Lets the forward pass below swap a cache's tensors without making them public.
+let swapLayers: (cache: GptKvCache, layers: LayerKv[], length: number) => void;
+let layersOf: (cache: GptKvCache) => readonly LayerKv[];
+
+/**
+ * The keys and values of every attention layer for the positions a model has already read, so
+ * the next tokens attend to them without recomputing them (incremental decoding). It holds
+ * `batch` rows of equal length, at most the model's `contextLength` positions; make one with
+ * `GptModel.createCache` and extend it with `GptModel.forwardIncremental`.
+ *
+ * @example
+ * ```ts
+ * const cache = model.createCache();
+ * await model.forwardIncremental(cache, new Int32Array([0, 17, 4])); // prefill 3 positions
+ * cache.length; // 3
+ * cache.dispose();
+ * ```
+ */
+export class GptKvCache {
+  /** Rows decoded together. */
+  readonly batch: number;
+  /** Most positions the cache can hold (the model's context length). */
+  readonly capacity: number;
+  readonly #nLayer: number;
+  #layers: LayerKv[] = [];
+  #length = 0;
+
+  static {
+    swapLayers = (cache, layers, length) => {
+      for (const l of cache.#layers) {
+        l.k.dispose();
+        l.v.dispose();
+      }
+      cache.#layers = layers;
+      cache.#length = length;
+    };
+    layersOf = (cache) => cache.#layers;
+  }
+
+  /** Use `GptModel.createCache`; a cache belongs to the model shape it was made for. */
+  constructor(config: GptConfig, batch = 1) {
+    if (!Number.isInteger(batch) || batch < 1) {
+      throw new InvalidArgumentError(`A cache's batch must be an integer ≥ 1, got ${batch}.`);
+    }
+    this.batch = batch;
+    this.capacity = config.contextLength;
+    this.#nLayer = config.nLayer;
+  }
+
+  /** Positions cached per row. */
+  get length(): number {
+    return this.#length;
+  }
+
+  /** Positions that can still be appended before the context is full. */
+  get remaining(): number {
+    return this.capacity - this.#length;
+  }
+
+  /** Number of tensors the cache holds (2 per layer once filled), for leak checks. */
+  get tensorCount(): number {
+    return this.#layers.length * 2;
+  }
+
+  /** Forgets every position (frees the tensors); the cache can be filled again. */
+  reset(): void {
+    swapLayers(this, [], 0);
+  }
+
+  /** Frees the tensors. Same as {@link GptKvCache.reset}; safe to call twice. */
+  dispose(): void {
+    this.reset();
+  }
+
+  /** Layers expected by the forward pass (a check against a cache of another model). */
+  get layerCount(): number {
+    return this.#nLayer;
+  }
+}
+
+/** x [rows, k] · w [k, n] + b [n] (as in gpt-forward.ts). */
+function linear(x: tf.Tensor2D, w: tf.Tensor, b: tf.Tensor): tf.Tensor2D {
+  return tf.fused.matMul({ a: x, b: w as tf.Tensor2D, bias: b }) as tf.Tensor2D;
+}
+
+/** Additive mask [n, P + n] for n new queries after P cached positions: −1e9 where j > P + i. */
+function offsetCausalMask(n: number, past: number): tf.Tensor2D {
+  const T = past + n;
+  const m = new Float32Array(n * T);
+  for (let i = 0; i < n; i++) for (let j = past + i + 1; j < T; j++) m[i * T + j] = -1e9;
+  return tf.tensor2d(m, [n, T]);
+}
+
+/**
+ * Which rows of the new positions get logits: every one, the last of each batch row, or none
+ * (a prefill whose predictions are not needed).
+ *
+ * @example
+ * ```ts
+ * await model.forwardIncremental(cache, ids, { rows: 'last' });
+ * ```
+ */
+export type IncrementalRows = 'all' | 'last' | 'none';
+
+/**
+ * The incremental forward pass: appends `ids` [B, n] to `cache` (which holds P positions per
+ * row, P + n ≤ contextLength) and returns log-probabilities [B·rows, V] of the new positions'
+ * next tokens, or null for `rows: 'none'`. Must run inside `tf.tidy`; the new keys and values
+ * are kept and the cache's old ones disposed. The same arithmetic as `gptHidden` without
+ * dropout, with attention over the cached keys: exact up to float rounding.
+ */
+export function appendToCache(
+  config: GptConfig,
+  p: GptParams,
+  cache: GptKvCache,
+  ids: tf.Tensor2D,
+  rows: IncrementalRows,
+): tf.Tensor2D | null {
+  const [B, n] = ids.shape;
+  const { dModel: d, nHead: H } = config;
+  const dh = d / H;
+  const P = cache.length;
+  const past = layersOf(cache);
+  const tok = tf.gather(p.wte!, tf.reshape(ids, [B * n]));
+  const pos = tf.slice(p.wpe!, [P, 0], [n, d]);
+  let x = tf.reshape(tf.add(tf.reshape(tok, [B, n, d]), pos), [B * n, d]) as tf.Tensor2D;
+  const mask = P > 0 && n > 1 ? offsetCausalMask(n, P) : null;
+  const present: LayerKv[] = [];
+  for (let i = 0; i < config.nLayer; i++) {
+    const w = (name: string) => p[`h.${i}.${name}`]!;
+    const h1 = layerNorm(x, w('ln1.gamma'), w('ln1.beta')) as tf.Tensor2D;
+    const qkv = linear(h1, w('attn.wqkv'), w('attn.bqkv'));
+    const heads = tf.transpose(tf.reshape(qkv, [B, n, 3, H, dh]), [2, 0, 3, 1, 4]);
+    const [q, kNew, vNew] = tf
+      .unstack(heads, 0)
+      .map((t) => tf.reshape(t, [B * H, n, dh]) as tf.Tensor3D);
+    const k = P > 0 ? (tf.concat([past[i]!.k, kNew!], 1) as tf.Tensor3D) : kNew!;
+    const v = P > 0 ? (tf.concat([past[i]!.v, vNew!], 1) as tf.Tensor3D) : vNew!;
+    present.push({ k: tf.keep(k), v: tf.keep(v) });
+    const scores = tf.matMul(q!, k, false, true);
+    const scale = 1 / Math.sqrt(dh);
+    // A prefill is the full forward's square causal attention; one new token sees every key.
+    const att =
+      P === 0
+        ? causalSoftmax(scores, scale)
+        : tf.softmax(mask ? tf.add(tf.mul(scores, scale), mask) : tf.mul(scores, scale));
+    const mixed = tf.matMul(att as tf.Tensor3D, v);
+    const merged = tf.reshape(tf.transpose(tf.reshape(mixed, [B, H, n, dh]), [0, 2, 1, 3]), [
+      B * n,
+      d,
+    ]) as tf.Tensor2D;
+    x = tf.add(x, linear(merged, w('attn.wo'), w('attn.bo')));
+    const h2 = layerNorm(x, w('ln2.gamma'), w('ln2.beta')) as tf.Tensor2D;
+    const up = gelu(linear(h2, w('mlp.w1'), w('mlp.b1'))) as tf.Tensor2D;
+    x = tf.add(x, linear(up, w('mlp.w2'), w('mlp.b2')));
+  }
+  swapLayers(cache, present, P + n);
+  if (rows === 'none') return null;
+  let h = x;
+  if (rows === 'last' && n > 1) {
+    h = tf.reshape(tf.slice(tf.reshape(x, [B, n, d]), [0, n - 1, 0], [B, 1, d]), [B, d]);
+  }
+  h = layerNorm(h, p['lnf.gamma']!, p['lnf.beta']!) as tf.Tensor2D;
+  return tf.logSoftmax(tf.matMul(h, tf.transpose(p.wte!))) as tf.Tensor2D;
+}
