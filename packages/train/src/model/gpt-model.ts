@@ -92,6 +92,8 @@ export class GptModel {
   readonly config: GptConfig;
   readonly #specs: ParamSpec[];
   #vars: Map<string, tf.Variable>;
+  /** wteᵀ for incremental decoding, and the data of `wte` it was made from. */
+  #wteT: { readonly of: object; readonly t: tf.Tensor2D } | null = null;
 
   private constructor(config: GptConfig, weights: ReadonlyMap<string, Float32Array>) {
     this.config = config;
@@ -323,10 +325,11 @@ export class GptModel {
         );
     }
     const params = this.params();
+    const wteT = this.#transposedEmbedding();
     const kept: tf.Tensor2D[] = [];
     tf.tidy(() => {
       const x = tf.tensor2d(ids, [B, n], 'int32');
-      const out = appendToCache(this.config, params, cache, x, rows);
+      const out = appendToCache(this.config, params, wteT, cache, x, rows);
       if (out) kept.push(tf.keep(out));
     });
     const lp = kept[0];
@@ -353,8 +356,24 @@ export class GptModel {
     return new GptDecoder(this, options);
   }
 
+  /**
+   * wteᵀ [d, V], kept between decoding steps: transposing the tied embedding at every step cost
+   * about as much as the rest of a one-token step. `assign` gives a variable new data, so
+   * training or `setWeights` invalidates it.
+   */
+  #transposedEmbedding(): tf.Tensor2D {
+    const wte = this.#vars.get('wte')!;
+    if (this.#wteT?.of !== wte.dataId) {
+      this.#wteT?.t.dispose();
+      this.#wteT = { of: wte.dataId as object, t: tf.tidy(() => tf.transpose(wte)) as tf.Tensor2D };
+    }
+    return this.#wteT.t;
+  }
+
   /** Frees the weights. The model cannot be used afterwards. */
   dispose(): void {
+    this.#wteT?.t.dispose();
+    this.#wteT = null;
     for (const v of this.#vars.values()) v.dispose();
     this.#vars = new Map();
   }

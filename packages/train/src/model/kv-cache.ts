@@ -119,13 +119,15 @@ export type IncrementalRows = 'all' | 'last' | 'none';
 /**
  * The incremental forward pass: appends `ids` [B, n] to `cache` (which holds P positions per
  * row, P + n ≤ contextLength) and returns log-probabilities [B·rows, V] of the new positions'
- * next tokens, or null for `rows: 'none'`. Must run inside `tf.tidy`; the new keys and values
+ * next tokens, or null for `rows: 'none'`. `wteT` is the tied embedding transposed, [d, V],
+ * kept by the caller between steps. Must run inside `tf.tidy`; the new keys and values
  * are kept and the cache's old ones disposed. The same arithmetic as `gptHidden` without
  * dropout, with attention over the cached keys: exact up to float rounding.
  */
 export function appendToCache(
   config: GptConfig,
   p: GptParams,
+  wteT: tf.Tensor2D,
   cache: GptKvCache,
   ids: tf.Tensor2D,
   rows: IncrementalRows,
@@ -175,5 +177,5 @@ export function appendToCache(
     h = tf.reshape(tf.slice(tf.reshape(x, [B, n, d]), [0, n - 1, 0], [B, 1, d]), [B, d]);
   }
   h = layerNorm(h, p['lnf.gamma']!, p['lnf.beta']!) as tf.Tensor2D;
-  return tf.logSoftmax(tf.matMul(h, tf.transpose(p.wte!))) as tf.Tensor2D;
+  return tf.logSoftmax(tf.matMul(h, wteT)) as tf.Tensor2D;
 }
