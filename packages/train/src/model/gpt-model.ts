@@ -11,7 +11,7 @@ import {
 } from './gpt-config.js';
 import { GptDecoder, type GptDecoderOptions } from './gpt-decoder.js';
 import { type GptParams, gptHidden, gptLogits } from './gpt-forward.js';
-import { appendToCache, GptKvCache, type IncrementalRows } from './kv-cache.js';
+import { appendToCache, GptKvCache, type IncrementalRows, logSoftmaxRows } from './kv-cache.js';
 import { readModelFiles, writeModelFiles } from './model-files.js';
 
 /**
@@ -332,12 +332,12 @@ export class GptModel {
       const out = appendToCache(this.config, params, wteT, cache, x, rows);
       if (out) kept.push(tf.keep(out));
     });
-    const lp = kept[0];
-    if (!lp) return null;
+    const logits = kept[0];
+    if (!logits) return null;
     // Read outside tidy: reads inside a scope are slow on wasm.
-    const values = (await lp.data()) as Float32Array;
-    lp.dispose();
-    return values;
+    const values = (await logits.data()) as Float32Array;
+    logits.dispose();
+    return logSoftmaxRows(values, V);
   }
 
   /**

@@ -118,8 +118,8 @@ export type IncrementalRows = 'all' | 'last' | 'none';
 
 /**
  * The incremental forward pass: appends `ids` [B, n] to `cache` (which holds P positions per
- * row, P + n ≤ contextLength) and returns log-probabilities [B·rows, V] of the new positions'
- * next tokens, or null for `rows: 'none'`. `wteT` is the tied embedding transposed, [d, V],
+ * row, P + n ≤ contextLength) and returns logits [B·rows, V] of the new positions' next
+ * tokens, or null for `rows: 'none'`. `wteT` is the tied embedding transposed, [d, V],
  * kept by the caller between steps. Must run inside `tf.tidy`; the new keys and values
  * are kept and the cache's old ones disposed. The same arithmetic as `gptHidden` without
  * dropout, with attention over the cached keys: exact up to float rounding.
@@ -177,5 +177,23 @@ export function appendToCache(
     h = tf.reshape(tf.slice(tf.reshape(x, [B, n, d]), [0, n - 1, 0], [B, 1, d]), [B, d]);
   }
   h = layerNorm(h, p['lnf.gamma']!, p['lnf.beta']!) as tf.Tensor2D;
-  return tf.logSoftmax(tf.matMul(h, wteT)) as tf.Tensor2D;
+  // Through FusedMatMul: on wasm it keeps the packed right operand by tensor id, and wteT lives
+  // across steps (BatchMatMul would pack the whole [d, V] matrix again for every token).
+  return tf.fused.matMul({ a: h, b: wteT }) as tf.Tensor2D;
+}
+
+/**
+ * Row-wise log-softmax in place, in float64 arithmetic. For the few rows of a decoding step
+ * this is cheaper in JS than tfjs's composite op (six kernels, two reductions on wasm).
+ */
+export function logSoftmaxRows(logits: Float32Array, V: number): Float32Array {
+  for (let r = 0; r < logits.length; r += V) {
+    let max = Number.NEGATIVE_INFINITY;
+    for (let v = r; v < r + V; v++) if (logits[v]! > max) max = logits[v]!;
+    let sum = 0;
+    for (let v = r; v < r + V; v++) sum += Math.exp(logits[v]! - max);
+    const shift = max + Math.log(sum);
+    for (let v = r; v < r + V; v++) logits[v] = logits[v]! - shift;
+  }
+  return logits;
 }
