@@ -66,6 +66,7 @@ export interface IncrementalModel {
     ids: Int32Array,
     options?: { readonly rows?: 'all' | 'last' | 'none' },
   ): Promise<Float32Array | null>;
+  forwardStepMany(caches: readonly GptKvCache[], ids: Int32Array): Promise<Float32Array[]>;
 }
 
 /**
@@ -133,6 +134,58 @@ export class GptDecoder {
    * {@link slidingWindowStart} picks. The returned array is the caller's.
    */
   async next(text: ArrayLike<number>): Promise<Float32Array> {
+    const from = this.#prepare(text);
+    if (from === text.length && this.#lastRow) return this.#lastRow.slice();
+    return this.#read(text, from);
+  }
+
+  /**
+   * {@link GptDecoder.next} for several decoders at once, e.g. one per concurrent generation.
+   * The decoders of one model that each need exactly one new token run as one batched step
+   * (`forwardStepMany`); the others (a first read, a catch-up, a slide) run on their own. Each
+   * result equals what `decoder.next(text)` gives, within float rounding.
+   *
+   * @example
+   * ```ts
+   * const [rowA, rowB] = await GptDecoder.nextMany([
+   *   { decoder: a, text: textA },
+   *   { decoder: b, text: textB },
+   * ]);
+   * ```
+   */
+  static async nextMany(
+    requests: readonly { readonly decoder: GptDecoder; readonly text: ArrayLike<number> }[],
+  ): Promise<Float32Array[]> {
+    if (new Set(requests.map((r) => r.decoder)).size !== requests.length) {
+      throw new InvalidArgumentError('nextMany got the same decoder twice; call it once per step.');
+    }
+    const out: Float32Array[] = new Array(requests.length);
+    const steps = new Map<IncrementalModel, number[]>();
+    for (const [i, { decoder, text }] of requests.entries()) {
+      const from = decoder.#prepare(text);
+      if (from === text.length && decoder.#lastRow) out[i] = decoder.#lastRow.slice();
+      else if (text.length - from === 1 && decoder.#tokens.length > 0) {
+        const group = steps.get(decoder.#model) ?? [];
+        group.push(i);
+        steps.set(decoder.#model, group);
+      } else out[i] = await decoder.#read(text, from);
+    }
+    for (const [model, group] of steps) {
+      const caches = group.map((i) => requests[i]!.decoder.#cache);
+      const ids = Int32Array.from(group, (i) => {
+        const { text } = requests[i]!;
+        return text[text.length - 1]!;
+      });
+      const rows = await model.forwardStepMany(caches, ids);
+      group.forEach((i, g) => {
+        out[i] = requests[i]!.decoder.#commit(ids.subarray(g, g + 1), rows[g]!);
+      });
+    }
+    return out;
+  }
+
+  /** Counts the call, resets the cache unless `text` continues it; the first text offset to read. */
+  #prepare(text: ArrayLike<number>): number {
     const L = text.length;
     if (L < 1) throw new InvalidArgumentError('A decoder needs at least one token of text.');
     this.#calls++;
@@ -148,13 +201,22 @@ export class GptDecoder {
       from = start;
     }
     if (this.#tokens.length === 0) this.#prefills++;
-    if (from === L && this.#lastRow) return this.#lastRow.slice();
-    const fresh = Int32Array.from({ length: L - from }, (_, i) => text[from + i]!);
+    return from;
+  }
+
+  /** Reads text[from..] into the cache; the last position's row. */
+  async #read(text: ArrayLike<number>, from: number): Promise<Float32Array> {
+    const fresh = Int32Array.from({ length: text.length - from }, (_, i) => text[from + i]!);
     const row = await this.#model.forwardIncremental(this.#cache, fresh, { rows: 'last' });
-    for (const t of fresh) this.#tokens.push(t);
+    return this.#commit(fresh, row!);
+  }
+
+  /** Records tokens just read and the row they gave; returns the caller's copy of the row. */
+  #commit(fresh: ArrayLike<number>, row: Float32Array): Float32Array {
+    for (let i = 0; i < fresh.length; i++) this.#tokens.push(fresh[i]!);
     this.#positions += fresh.length;
-    this.#lastRow = row!;
-    return row!.slice();
+    this.#lastRow = row;
+    return row.slice();
   }
 
   /** Frees the cache. */

@@ -11,7 +11,13 @@ import {
 } from './gpt-config.js';
 import { GptDecoder, type GptDecoderOptions } from './gpt-decoder.js';
 import { type GptParams, gptHidden, gptLogits } from './gpt-forward.js';
-import { appendToCache, GptKvCache, type IncrementalRows, logSoftmaxRows } from './kv-cache.js';
+import {
+  appendOneToEach,
+  appendToCache,
+  GptKvCache,
+  type IncrementalRows,
+  logSoftmaxRows,
+} from './kv-cache.js';
 import { readModelFiles, writeModelFiles } from './model-files.js';
 
 /**
@@ -338,6 +344,57 @@ export class GptModel {
     const values = (await logits.data()) as Float32Array;
     logits.dispose();
     return logSoftmaxRows(values, V);
+  }
+
+  /**
+   * One decoding step for several texts at once: appends `ids[i]` to `caches[i]` (each a batch-1
+   * cache of this model, of any length below the context) and returns each one's next-token
+   * log-probabilities, vocabSize values per cache. The weight products run once for all rows,
+   * so concurrent generations that share this model share its cost; each row equals a
+   * {@link GptModel.forwardIncremental} step on its own cache, within float rounding.
+   *
+   * @example
+   * ```ts
+   * const [a, b] = await model.forwardStepMany([cacheA, cacheB], Int32Array.of(17, 4));
+   * ```
+   */
+  async forwardStepMany(caches: readonly GptKvCache[], ids: Int32Array): Promise<Float32Array[]> {
+    this.#assertLive();
+    const { contextLength: C, vocabSize: V } = this.config;
+    if (caches.length !== ids.length || caches.length === 0) {
+      throw new InvalidArgumentError(
+        `forwardStepMany needs one new token per cache, got ${ids.length} for ${caches.length}.`,
+      );
+    }
+    if (new Set(caches).size !== caches.length) {
+      throw new InvalidArgumentError('forwardStepMany got the same cache twice.');
+    }
+    for (const [i, c] of caches.entries()) {
+      if (c.capacity !== C || c.layerCount !== this.config.nLayer || c.batch !== 1) {
+        throw new InvalidArgumentError(`Cache ${i} is not a batch-1 cache of this model's shape.`);
+      }
+      if (c.length + 1 > C) {
+        throw new InvalidArgumentError(
+          `Cache ${i} holds ${c.length} positions; one more would pass the context length ${C}.`,
+        );
+      }
+      if (!(ids[i]! >= 0 && ids[i]! < V)) {
+        throw new InvalidArgumentError(
+          `Token id ${ids[i]} at ${i} is outside the vocabulary [0, ${V}).`,
+        );
+      }
+    }
+    const params = this.params();
+    const wteT = this.#transposedEmbedding();
+    const kept: tf.Tensor2D[] = [];
+    tf.tidy(() => {
+      kept.push(tf.keep(appendOneToEach(this.config, params, wteT, caches, ids)));
+    });
+    const logits = kept[0]!;
+    const values = (await logits.data()) as Float32Array;
+    logits.dispose();
+    logSoftmaxRows(values, V);
+    return caches.map((_, i) => values.slice(i * V, (i + 1) * V));
   }
 
   /**

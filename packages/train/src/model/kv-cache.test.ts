@@ -2,7 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
 import { maxRelDiff, onBackend, seeded } from '../test-utils/backends.js';
 import { gptParamSpecs, resolveGptConfig } from './gpt-config.js';
-import { slidingWindowStart } from './gpt-decoder.js';
+import { GptDecoder, slidingWindowStart } from './gpt-decoder.js';
 import { GptModel } from './gpt-model.js';
 
 const tiny = resolveGptConfig({
@@ -218,6 +218,98 @@ describe('GptDecoder', () => {
       expect(decoder.stats.prefills).toBe(2);
       expect(maxRelDiff(r2, await reference(model, other, 1))).toBeLessThan(1e-5);
       decoder.dispose();
+      model.dispose();
+    });
+  });
+});
+
+describe('GptModel.forwardStepMany', () => {
+  const texts = [[4], [0, 5, 2, 7], [0, 5, 2, 7, 3, 12, 4, 11]];
+  it.each(['cpu', 'wasm'] as const)(
+    '%s: one batched step over caches of different lengths equals each full forward',
+    async (backend) => {
+      await onBackend(backend, async () => {
+        const model = await randomModel(9);
+        const caches = texts.map(() => model.createCache());
+        for (const [i, t] of texts.entries()) {
+          if (t.length > 1)
+            await model.forwardIncremental(caches[i]!, Int32Array.from(t.slice(0, -1)), {
+              rows: 'none',
+            });
+        }
+        const before = tf.memory().numTensors;
+        const rows = await model.forwardStepMany(
+          caches,
+          Int32Array.from(texts, (t) => t.at(-1)!),
+        );
+        expect(tf.memory().numTensors).toBe(
+          before + (texts[0]!.length === 1 ? 2 * tiny.nLayer : 0),
+        );
+        for (const [i, t] of texts.entries()) {
+          expect(caches[i]!.length).toBe(t.length);
+          const full = await model.logProbs(Int32Array.from(t));
+          expect(maxRelDiff(rows[i]!, full.subarray((t.length - 1) * V))).toBeLessThan(1e-5);
+        }
+        // The caches hold the right keys: one more step on the two that have room.
+        const more = await model.forwardStepMany(caches.slice(0, 2), Int32Array.of(9, 1));
+        for (const [i, t] of texts.slice(0, 2).entries()) {
+          const full = await model.logProbs(Int32Array.from([...t, [9, 1][i]!]));
+          expect(maxRelDiff(more[i]!, full.subarray(t.length * V))).toBeLessThan(1e-5);
+        }
+        await expect(model.forwardStepMany([caches[2]!], Int32Array.of(1))).rejects.toThrow(
+          /context length/,
+        );
+        await expect(
+          model.forwardStepMany([caches[0]!, caches[0]!], Int32Array.of(1, 2)),
+        ).rejects.toThrow(/same cache/);
+        for (const c of caches) c.dispose();
+        model.dispose();
+      });
+    },
+  );
+
+  it('GptDecoder.nextMany: batches the one-token steps, reads the rest alone, equals next()', async () => {
+    await onBackend('wasm', async () => {
+      const model = await randomModel(10);
+      const text = Array.from({ length: 14 }, (_, i) => (i * 5 + 1) % V);
+      const batched = [0, 1, 2].map(() => model.createDecoder());
+      const alone = [0, 1, 2].map(() => model.createDecoder());
+      // Lengths per round: decoder 0 steps by one, 1 skips ahead (a catch-up), 2 passes the context.
+      const rounds = [
+        [2, 3, 6],
+        [3, 4, 7],
+        [4, 7, 8],
+        [5, 8, 9],
+        [6, 9, 10],
+      ];
+      let batchedSteps = 0;
+      const many = model.forwardStepMany.bind(model);
+      model.forwardStepMany = (caches, ids) => {
+        batchedSteps += caches.length;
+        return many(caches, ids);
+      };
+      for (const lengths of rounds) {
+        const rows = await GptDecoder.nextMany(
+          lengths.map((L, i) => ({ decoder: batched[i]!, text: text.slice(0, L) })),
+        );
+        for (const [i, L] of lengths.entries()) {
+          const ref = await alone[i]!.next(text.slice(0, L));
+          expect(maxRelDiff(rows[i]!, ref)).toBeLessThan(1e-5);
+        }
+      }
+      // One-token steps: decoder 0 in rounds 2–5, decoder 1 in rounds 2 and 4 (a catch-up in 3,
+      // a slide in 5), decoder 2 in rounds 2 and 3 (then the window slides at every step).
+      expect(batchedSteps).toBe(4 + 2 + 2);
+      batched.forEach((d, i) => {
+        expect(d.stats).toEqual(alone[i]!.stats);
+      });
+      await expect(
+        GptDecoder.nextMany([
+          { decoder: batched[0]!, text },
+          { decoder: batched[0]!, text },
+        ]),
+      ).rejects.toThrow(/same decoder/);
+      for (const d of [...batched, ...alone]) d.dispose();
       model.dispose();
     });
   });

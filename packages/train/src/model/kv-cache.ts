@@ -197,3 +197,71 @@ export function logSoftmaxRows(logits: Float32Array, V: number): Float32Array {
   }
   return logits;
 }
+
+/**
+ * One decoding step for several batch-1 caches of different lengths at once: appends `ids[i]`
+ * to `caches[i]` (P_i positions, P_i < contextLength) and returns logits [S, V]. The rows share
+ * every weight product; attention runs over each row's keys padded to the longest row, with
+ * the padding masked out (exp(−1e9) is 0, so each row equals its own one-row step up to float
+ * rounding). Must run inside `tf.tidy`.
+ */
+export function appendOneToEach(
+  config: GptConfig,
+  p: GptParams,
+  wteT: tf.Tensor2D,
+  caches: readonly GptKvCache[],
+  ids: Int32Array,
+): tf.Tensor2D {
+  const S = caches.length;
+  const { dModel: d, nHead: H } = config;
+  const dh = d / H;
+  const lengths = caches.map((c) => c.length);
+  const T = Math.max(...lengths) + 1;
+  const positions = tf.tensor1d(Int32Array.from(lengths), 'int32');
+  let x = tf.add(tf.gather(p.wte!, tf.tensor1d(ids, 'int32')), tf.gather(p.wpe!, positions));
+  const maskValues = new Float32Array(S * H * T);
+  for (let i = 0; i < S; i++)
+    for (let h = 0; h < H; h++)
+      maskValues.fill(-1e9, (i * H + h) * T + lengths[i]! + 1, (i * H + h + 1) * T);
+  const mask = tf.tensor3d(maskValues, [S * H, 1, T]);
+  const present: LayerKv[][] = caches.map(() => []);
+  for (let l = 0; l < config.nLayer; l++) {
+    const w = (name: string) => p[`h.${l}.${name}`]!;
+    const h1 = layerNorm(x, w('ln1.gamma'), w('ln1.beta')) as tf.Tensor2D;
+    const qkv = linear(h1, w('attn.wqkv'), w('attn.bqkv'));
+    const heads = tf.transpose(tf.reshape(qkv, [S, 3, H, dh]), [1, 0, 2, 3]);
+    const [q, kNew, vNew] = tf.unstack(heads, 0).map((t) => tf.reshape(t, [S * H, 1, dh]));
+    const ks: tf.Tensor[] = [];
+    const vs: tf.Tensor[] = [];
+    caches.forEach((cache, i) => {
+      const P = lengths[i]!;
+      const kRow = tf.slice(kNew!, [i * H, 0, 0], [H, 1, dh]);
+      const vRow = tf.slice(vNew!, [i * H, 0, 0], [H, 1, dh]);
+      const past = layersOf(cache)[l];
+      const k = past ? tf.concat([past.k, kRow], 1) : kRow;
+      const v = past ? tf.concat([past.v, vRow], 1) : vRow;
+      present[i]!.push({ k: tf.keep(k) as tf.Tensor3D, v: tf.keep(v) as tf.Tensor3D });
+      const pad: [number, number][] = [
+        [0, 0],
+        [0, T - P - 1],
+        [0, 0],
+      ];
+      ks.push(P + 1 < T ? tf.pad(k, pad) : k);
+      vs.push(P + 1 < T ? tf.pad(v, pad) : v);
+    });
+    const K = tf.concat(ks, 0) as tf.Tensor3D;
+    const V = tf.concat(vs, 0) as tf.Tensor3D;
+    const scores = tf.matMul(q as tf.Tensor3D, K, false, true);
+    const att = tf.softmax(tf.add(tf.mul(scores, 1 / Math.sqrt(dh)), mask));
+    const merged = tf.reshape(tf.matMul(att as tf.Tensor3D, V), [S, d]) as tf.Tensor2D;
+    x = tf.add(x, linear(merged, w('attn.wo'), w('attn.bo')));
+    const h2 = layerNorm(x, w('ln2.gamma'), w('ln2.beta')) as tf.Tensor2D;
+    const up = gelu(linear(h2, w('mlp.w1'), w('mlp.b1'))) as tf.Tensor2D;
+    x = tf.add(x, linear(up, w('mlp.w2'), w('mlp.b2')));
+  }
+  caches.forEach((cache, i) => {
+    swapLayers(cache, present[i]!, lengths[i]! + 1);
+  });
+  const h = layerNorm(x, p['lnf.gamma']!, p['lnf.beta']!) as tf.Tensor2D;
+  return tf.fused.matMul({ a: h, b: wteT }) as tf.Tensor2D;
+}
