@@ -11,6 +11,7 @@ import { CompletedWords, createContextState } from './context-state.js';
 import { ExpertDecoders } from './expert-decoders.js';
 import type { ExpertPool } from './expert-pool.js';
 import { ExpertSubsetRouting } from './expert-set.js';
+import type { ExpertStepBatcher } from './expert-step-batcher.js';
 import { mixDistributions, mixSequence } from './mixture.js';
 import {
   type MixingRule,
@@ -217,6 +218,11 @@ export interface GenerateOptions extends SamplingOptions {
    * @default 1
    */
   readonly slideStride?: number;
+  /**
+   * Shared by concurrent generations, runs the cached steps that use the same expert as one
+   * batch (see {@link ExpertStepBatcher}). Ignored with `cache: false`.
+   */
+  readonly batcher?: ExpertStepBatcher;
   /** Cancels generation; the iterator throws an `AbortError`. */
   readonly signal?: AbortSignal;
 }
@@ -644,30 +650,36 @@ export class Ensemble {
     const decoders = new ExpertDecoders({
       cache: options.cache ?? defaultGenerateOptions.cache,
       slideStride: options.slideStride ?? defaultGenerateOptions.slideStride,
+      ...(options.batcher ? { batcher: options.batcher } : {}),
     });
     const nextRow = (j: number) =>
       this.experts.use(j, (m) => {
         this.#checkVocab(m);
         return decoders.next(j, m, context);
       });
+    // With a batcher, every expert's request of this step joins the same batch round.
+    const rowsOf = async (experts: readonly number[]): Promise<Float32Array[]> => {
+      if (options.batcher) return Promise.all(experts.map(nextRow));
+      const rows: Float32Array[] = [];
+      for (const j of experts) rows.push(await nextRow(j));
+      return rows;
+    };
     try {
       for (let step = 0; step < maxTokens; step++) {
         throwIfAborted(options.signal);
         const rowOf = new Map<number, Float32Array>();
         if (ll) {
-          for (const j of active) {
-            rowOf.set(j, await nextRow(j));
-          }
+          const all = await rowsOf(active);
+          active.forEach((j, i) => {
+            rowOf.set(j, all[i]!);
+          });
           route = topWeightsRoute(active, posteriorWeights(ll, prior), options.routing?.topK);
         } else if (prior) {
           route ??= topWeightsRoute(active, prior, options.routing?.topK);
         } else if (!route || ctx.dirty) {
           route = routeOrPrior(routing, await ctx.vector(), options.routing);
         }
-        const rows: Float32Array[] = [];
-        for (const j of route.experts) {
-          rows.push(rowOf.get(j) ?? (await nextRow(j)));
-        }
+        const rows = ll ? route.experts.map((j) => rowOf.get(j)!) : await rowsOf(route.experts);
         const mixed = mixDistributions(rows, route.weights);
         const id = sampleToken(mixed, sampling, rng);
         if (ll)

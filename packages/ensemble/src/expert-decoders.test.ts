@@ -12,6 +12,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { Ensemble, type GeneratedToken, type GenerateOptions } from './ensemble.js';
 import { ExpertDecoders, windowStart } from './expert-decoders.js';
 import { ExpertPool } from './expert-pool.js';
+import { ExpertStepBatcher } from './expert-step-batcher.js';
 import { centroids, tokenizer } from './test-utils/fixture.js';
 import { LetterEmbedder } from './test-utils/letter-embedder.js';
 
@@ -186,6 +187,36 @@ describe('Ensemble.generate with key/value caches', () => {
     expect(early.decodersMade()).toBe(3);
     expect(early.liveDecoders()).toBe(0);
     await early.ensemble.dispose();
+    await plain.ensemble.dispose();
+  });
+});
+
+describe('ExpertStepBatcher', () => {
+  it('batches concurrent generations per expert; each gives the tokens it gives alone', async () => {
+    const prompts = ['ab b', 'b', 'aa ab', 'ba b a', 'a'];
+    const opts = (s: number): GenerateOptions => ({
+      seed: 20 + s,
+      topK: 3,
+      maxTokens: 14,
+      // Past the context (8) the default stride re-reads a window at every step, alone.
+      slideStride: 4,
+    });
+    const shared = gptEnsemble();
+    const batcher = new ExpertStepBatcher();
+    const together = await Promise.all(
+      prompts.map((p, s) => collect(shared.ensemble, p, { ...opts(s), batcher })),
+    );
+    const plain = gptEnsemble();
+    for (const [s, p] of prompts.entries()) {
+      const alone = await collect(plain.ensemble, p, { ...opts(s), cache: false });
+      expect(alone.length).toBeGreaterThan(8);
+      expect(together[s]!.map((t) => t.id)).toEqual(alone.map((t) => t.id));
+    }
+    const { requests, batches, largestBatch } = batcher.stats;
+    expect(largestBatch).toBeGreaterThanOrEqual(3);
+    expect(batches).toBeLessThan(requests / 2);
+    expect(shared.liveDecoders()).toBe(0);
+    await shared.ensemble.dispose();
     await plain.ensemble.dispose();
   });
 });

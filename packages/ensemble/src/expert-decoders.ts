@@ -1,4 +1,5 @@
 import { InvalidArgumentError } from '@cbtm/core';
+import type { ExpertStepBatcher } from './expert-step-batcher.js';
 import type { ExpertDecoder, ExpertModel } from './types.js';
 
 /**
@@ -42,6 +43,8 @@ export interface ExpertDecodersOptions {
    * @default 1
    */
   readonly slideStride?: number;
+  /** Runs cached steps together with other generations' (see {@link ExpertStepBatcher}). */
+  readonly batcher?: ExpertStepBatcher;
 }
 
 /**
@@ -75,10 +78,12 @@ export class ExpertDecoders {
   /** How the windows slide. */
   readonly slideStride: number;
   readonly #decoders = new Map<number, { model: ExpertModel; decoder: ExpertDecoder }>();
+  readonly #batcher: ExpertStepBatcher | undefined;
 
   constructor(options: ExpertDecodersOptions = {}) {
     this.cache = options.cache ?? defaultExpertDecodersOptions.cache;
     this.slideStride = options.slideStride ?? defaultExpertDecodersOptions.slideStride;
+    this.#batcher = options.batcher;
     if (!Number.isInteger(this.slideStride) || this.slideStride < 1) {
       throw new InvalidArgumentError(
         `slideStride must be an integer ≥ 1, got ${this.slideStride}.`,
@@ -95,7 +100,9 @@ export class ExpertDecoders {
         entry = { model, decoder: model.createDecoder({ slideStride: this.slideStride }) };
         this.#decoders.set(expert, entry);
       }
-      return entry.decoder.next(text);
+      return this.#batcher
+        ? this.#batcher.next(model, entry.decoder, text)
+        : entry.decoder.next(text);
     }
     const { contextLength: C, vocabSize: V } = model.config;
     const start = windowStart(text.length, C, this.slideStride);

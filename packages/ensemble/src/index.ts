@@ -38,6 +38,7 @@ export {
   ExpertSubsetRouting,
   type RemovedExpert,
 } from './expert-set.js';
+export { ExpertStepBatcher } from './expert-step-batcher.js';
 export {
   logSumExp,
   type MixtureStep,

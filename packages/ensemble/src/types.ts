@@ -35,6 +35,13 @@ export interface ExpertModel {
    * one are run over the whole window at every step.
    */
   createDecoder?(options?: { readonly slideStride?: number }): ExpertDecoder;
+  /**
+   * One step of several of this model's decoders at once (`GptModel.decodeMany`), sharing the
+   * weight products; used by `ExpertStepBatcher`.
+   */
+  decodeMany?(
+    requests: readonly { readonly decoder: ExpertDecoder; readonly text: ArrayLike<number> }[],
+  ): Promise<Float32Array[]>;
   /** Frees the model; called when the expert cache evicts it. */
   dispose?(): void;
 }

@@ -427,6 +427,22 @@ export class GptModel {
     return this.#wteT.t;
   }
 
+  /**
+   * {@link GptDecoder.nextMany}: one step of several decoders (e.g. one per concurrent
+   * generation), with the one-token steps of this model's decoders run as one batch.
+   *
+   * @example
+   * ```ts
+   * const [rowA, rowB] = await model.decodeMany([{ decoder: a, text: textA }, { decoder: b, text: textB }]);
+   * ```
+   */
+  decodeMany(
+    requests: readonly { readonly decoder: GptDecoder; readonly text: ArrayLike<number> }[],
+  ): Promise<Float32Array[]> {
+    this.#assertLive();
+    return GptDecoder.nextMany(requests);
+  }
+
   /** Frees the weights. The model cannot be used afterwards. */
   dispose(): void {
     this.#wteT?.t.dispose();
