@@ -3,7 +3,8 @@
 // machine is shared: only ratios from one run are comparable). The ensemble is tiny but real:
 // a BPE tokenizer (vocab 4096) and a tf-idf/SVD embedder fitted on demo documents, one centroid
 // per domain, an exact router, and k = 4 experts of the reference GPT (2 layers, d 128, 4 heads,
-// context 128) with seeded random weights (speed does not depend on what the weights learned).
+// context 128) with seeded random weights, token embeddings scaled so the predictions are not
+// flat (speed does not depend on what the weights learned).
 //
 //   npm run bench -w @cbtm/ensemble [-- --json] [-- --tokens 256] [-- --streams 20]
 //                                   [-- --stream-tokens 32] [-- --top-k 4]
@@ -11,12 +12,13 @@
 // 1. One stream: a --tokens generation after a short prompt, uncached (today's path, cache:
 //    false) against cached (exact: slideStride 1) and cached with slideStride 32 (re-reads the
 //    window once every 32 tokens past the context).
-// 2. --streams concurrent generations of --stream-tokens each (awaited together), uncached and
-//    cached: total tokens/s. Each stream has its own decoders; streams are not batched.
+// 2. --streams concurrent generations of --stream-tokens each (awaited together): uncached,
+//    cached (each stream on its own), and cached with one shared ExpertStepBatcher (the steps
+//    of all streams that use an expert run as one batch): total tokens/s.
 // --json prints one object: { config, backend, oneStream: {...}, concurrent: {...} }.
 import { demoCorpusPaths, readCorpus } from '@cbtm/core/node';
 import { TfidfSvdEmbedder } from '@cbtm/embed/node';
-import { Ensemble, ExpertPool } from '@cbtm/ensemble';
+import { Ensemble, ExpertPool, ExpertStepBatcher } from '@cbtm/ensemble';
 import { ExactRouter } from '@cbtm/route';
 import { currentBackend, GptModel, selectBackend, trainBpeTokenizer } from '@cbtm/train/node';
 
@@ -63,7 +65,19 @@ const config = {
   mlpRatio: 4,
 };
 const models = [];
-for (let j = 0; j < k; j++) models.push(await GptModel.create(config, { seed: 10 + j }));
+for (let j = 0; j < k; j++) {
+  const m = await GptModel.create(config, { seed: 10 + j });
+  // GPT-2's initial weights predict an almost uniform next token, where the smallest float
+  // difference reorders near-equal candidates. A 10× token embedding gives logits of about
+  // the spread of a trained model's (standard deviation ≈ 2.3).
+  const w = m.getWeights();
+  w.set(
+    'wte',
+    w.get('wte').map((x) => x * 10),
+  );
+  m.setWeights(w);
+  models.push(m);
+}
 const ensemble = new Ensemble({
   tokenizer,
   embedder,
@@ -119,25 +133,53 @@ for (const v of variants) {
 }
 for (const r of Object.values(oneStream)) delete r.ids;
 
-say(`\n2. ${streams} concurrent streams, ${streamTokens} tokens each (not batched)`);
-say('variant          | tokens | seconds | tokens/s | × uncached');
+say(`\n2. ${streams} concurrent streams, ${streamTokens} tokens each`);
+say('variant          | tokens | seconds | tokens/s | × uncached | same tokens as uncached');
 const concurrent = {};
-for (const v of variants.slice(0, 2)) {
+const concurrentVariants = [
+  variants[0],
+  variants[1],
+  { name: 'cached-batched', options: { cache: true }, batched: true },
+];
+let reference;
+for (const v of concurrentVariants) {
+  const batcher = v.batched ? new ExpertStepBatcher() : undefined;
+  const options = batcher ? { ...v.options, batcher } : v.options;
   const t0 = performance.now();
   const runs = await Promise.all(
-    Array.from({ length: streams }, (_, s) => generateOnce(streamTokens, v.options, 100 + s)),
+    Array.from({ length: streams }, (_, s) => generateOnce(streamTokens, options, 100 + s)),
   );
   const seconds = (performance.now() - t0) / 1000;
   const n = runs.reduce((a, r) => a + r.ids.length, 0);
-  concurrent[v.name] = { streams, tokens: n, seconds, tokensPerSecond: n / seconds };
+  const ids = runs.map((r) => r.ids);
+  reference ??= ids;
+  // Streams whose tokens equal the uncached run's, and where the others first differ.
+  const firstDiff = ids.map((x, i) => {
+    const y = reference[i];
+    for (let t = 0; t < Math.max(x.length, y.length); t++) if (x[t] !== y[t]) return t;
+    return -1;
+  });
+  concurrent[v.name] = {
+    streams,
+    tokens: n,
+    seconds,
+    tokensPerSecond: n / seconds,
+    sameTokens: firstDiff.filter((t) => t < 0).length,
+    firstDifferences: firstDiff.filter((t) => t >= 0),
+    ...(batcher ? { batches: batcher.stats } : {}),
+  };
 }
-for (const v of variants.slice(0, 2)) {
+for (const v of concurrentVariants) {
   const r = concurrent[v.name];
   r.speedup = r.tokensPerSecond / concurrent.uncached.tokensPerSecond;
   say(
-    `${v.name.padEnd(16)} | ${String(r.tokens).padStart(6)} | ${r.seconds.toFixed(2).padStart(7)} | ${r.tokensPerSecond.toFixed(1).padStart(8)} | ${r.speedup.toFixed(2).padStart(10)}`,
+    `${v.name.padEnd(16)} | ${String(r.tokens).padStart(6)} | ${r.seconds.toFixed(2).padStart(7)} | ${r.tokensPerSecond.toFixed(1).padStart(8)} | ${r.speedup.toFixed(2).padStart(10)} | ${r.sameTokens}/${streams} streams${r.firstDifferences.length ? ` (others differ from token ${r.firstDifferences.join(', ')})` : ''}`,
   );
 }
+const b = concurrent['cached-batched'].batches;
+say(
+  `batcher: ${b.requests} expert steps in ${b.batches} model calls (largest batch ${b.largestBatch})`,
+);
 await ensemble.dispose();
 if (json) {
   console.log(
