@@ -142,27 +142,39 @@ export function appendToCache(
   let x = tf.reshape(tf.add(tf.reshape(tok, [B, n, d]), pos), [B * n, d]) as tf.Tensor2D;
   const mask = P > 0 && n > 1 ? offsetCausalMask(n, P) : null;
   const present: LayerKv[] = [];
+  // Rows whose hidden state is still needed: all of them until the last layer; there, only
+  // its keys and values are needed for every position, and the rest only where logits are.
+  let m = n;
   for (let i = 0; i < config.nLayer; i++) {
     const w = (name: string) => p[`h.${i}.${name}`]!;
     const h1 = layerNorm(x, w('ln1.gamma'), w('ln1.beta')) as tf.Tensor2D;
     const qkv = linear(h1, w('attn.wqkv'), w('attn.bqkv'));
     const heads = tf.transpose(tf.reshape(qkv, [B, n, 3, H, dh]), [2, 0, 3, 1, 4]);
-    const [q, kNew, vNew] = tf
+    const [qAll, kNew, vNew] = tf
       .unstack(heads, 0)
       .map((t) => tf.reshape(t, [B * H, n, dh]) as tf.Tensor3D);
+    let q = qAll!;
     const k = P > 0 ? (tf.concat([past[i]!.k, kNew!], 1) as tf.Tensor3D) : kNew!;
     const v = P > 0 ? (tf.concat([past[i]!.v, vNew!], 1) as tf.Tensor3D) : vNew!;
     present.push({ k: tf.keep(k), v: tf.keep(v) });
-    const scores = tf.matMul(q!, k, false, true);
+    const last = i === config.nLayer - 1;
+    if (last && rows === 'none') break;
+    if (last && rows === 'last' && n > 1) {
+      // The last query attends to every key: no mask.
+      m = 1;
+      q = tf.slice(q, [0, n - 1, 0], [B * H, 1, dh]);
+      x = tf.reshape(tf.slice(tf.reshape(x, [B, n, d]), [0, n - 1, 0], [B, 1, d]), [B, d]);
+    }
+    const scores = tf.matMul(q, k, false, true);
     const scale = 1 / Math.sqrt(dh);
-    // A prefill is the full forward's square causal attention; one new token sees every key.
+    // A prefill is the full forward's square causal attention; one query sees every key.
     const att =
-      P === 0
+      P === 0 && m === n
         ? causalSoftmax(scores, scale)
-        : tf.softmax(mask ? tf.add(tf.mul(scores, scale), mask) : tf.mul(scores, scale));
+        : tf.softmax(mask && m === n ? tf.add(tf.mul(scores, scale), mask) : tf.mul(scores, scale));
     const mixed = tf.matMul(att as tf.Tensor3D, v);
-    const merged = tf.reshape(tf.transpose(tf.reshape(mixed, [B, H, n, dh]), [0, 2, 1, 3]), [
-      B * n,
+    const merged = tf.reshape(tf.transpose(tf.reshape(mixed, [B, H, m, dh]), [0, 2, 1, 3]), [
+      B * m,
       d,
     ]) as tf.Tensor2D;
     x = tf.add(x, linear(merged, w('attn.wo'), w('attn.bo')));
@@ -172,11 +184,7 @@ export function appendToCache(
   }
   swapLayers(cache, present, P + n);
   if (rows === 'none') return null;
-  let h = x;
-  if (rows === 'last' && n > 1) {
-    h = tf.reshape(tf.slice(tf.reshape(x, [B, n, d]), [0, n - 1, 0], [B, 1, d]), [B, d]);
-  }
-  h = layerNorm(h, p['lnf.gamma']!, p['lnf.beta']!) as tf.Tensor2D;
+  const h = layerNorm(x, p['lnf.gamma']!, p['lnf.beta']!) as tf.Tensor2D;
   // Through FusedMatMul: on wasm it keeps the packed right operand by tensor id, and wteT lives
   // across steps (BatchMatMul would pack the whole [d, V] matrix again for every token).
   return tf.fused.matMul({ a: h, b: wteT }) as tf.Tensor2D;
