@@ -57,7 +57,15 @@ export interface GptDecoderOptions {
  */
 export const defaultGptDecoderOptions = Object.freeze({ slideStride: 1 });
 
-/** What a decoder needs from its model (`GptModel`). */
+/**
+ * What a {@link GptDecoder} needs from its model; `GptModel` is one.
+ *
+ * @example
+ * ```ts
+ * const source: IncrementalModel = await GptModel.load('runs/demo/experts/0');
+ * const decoder = new GptDecoder(source);
+ * ```
+ */
 export interface IncrementalModel {
   readonly config: { readonly contextLength: number; readonly vocabSize: number };
   createCache(batch?: number): GptKvCache;

@@ -71,11 +71,6 @@ export class GptKvCache {
     return this.capacity - this.#length;
   }
 
-  /** Number of tensors the cache holds (2 per layer once filled), for leak checks. */
-  get tensorCount(): number {
-    return this.#layers.length * 2;
-  }
-
   /** Forgets every position (frees the tensors); the cache can be filled again. */
   reset(): void {
     swapLayers(this, [], 0);
