@@ -8,8 +8,10 @@ import {
 } from '@cbtm/core';
 import type { RouteOptions, RouteResult } from '@cbtm/route';
 import { CompletedWords, createContextState } from './context-state.js';
+import { ExpertDecoders } from './expert-decoders.js';
 import type { ExpertPool } from './expert-pool.js';
 import { ExpertSubsetRouting } from './expert-set.js';
+import type { ExpertStepBatcher } from './expert-step-batcher.js';
 import { mixDistributions, mixSequence } from './mixture.js';
 import {
   type MixingRule,
@@ -200,6 +202,27 @@ export interface GenerateOptions extends SamplingOptions {
   readonly mixing?: MixingRule;
   /** π_j per expert id, for the prior mixing rules (see {@link ScoreOptions.prior}). */
   readonly prior?: ArrayLike<number>;
+  /**
+   * Keep a key/value cache per expert (for experts that have one, like `GptModel`), so each
+   * step reads one new token instead of the whole window. The tokens are the same as without
+   * it (within float rounding of the log-probabilities); `false` is the reference path.
+   * @default true
+   */
+  readonly cache?: boolean;
+  /**
+   * How an expert's window slides once the text is longer than its context. 1 reads the last
+   * `contextLength` tokens at every step (exact; past the context every step re-reads a whole
+   * window, cached or not). N > 1 slides N tokens at a time, re-reading the window once every
+   * N steps: each expert then sees at least contextLength − N + 1 tokens, and the cached path
+   * stays incremental in between. Cached and uncached generation agree for any stride.
+   * @default 1
+   */
+  readonly slideStride?: number;
+  /**
+   * Shared by concurrent generations, runs the cached steps that use the same expert as one
+   * batch (see {@link ExpertStepBatcher}). Ignored with `cache: false`.
+   */
+  readonly batcher?: ExpertStepBatcher;
   /** Cancels generation; the iterator throws an `AbortError`. */
   readonly signal?: AbortSignal;
 }
@@ -219,6 +242,8 @@ export const defaultGenerateOptions = Object.freeze({
   temperature: 1,
   topP: 1,
   topK: 0,
+  cache: true,
+  slideStride: 1,
 });
 
 /**
@@ -583,7 +608,9 @@ export class Ensemble {
    * Generates text after `prompt`, one token per step. The routing is updated as the text
    * grows (at each completed word), the top-k experts are mixed, and the next token is
    * sampled with a seeded generator: the same seed gives the same text. Stops at
-   * end-of-document, `maxTokens`, or a stop string.
+   * end-of-document, `maxTokens`, or a stop string. Each expert keeps a key/value cache for the
+   * generation (see {@link GenerateOptions.cache}) and catches up on the tokens of the steps it
+   * sat out when routing brings it back.
    *
    * @example
    * ```ts
@@ -620,50 +647,68 @@ export class Ensemble {
     // Updating prior: each expert's log-likelihood of the text so far, prompt included.
     const ll =
       mixing === 'updating-prior' ? await this.#promptLogLikelihoods(active, context) : null;
-    for (let step = 0; step < maxTokens; step++) {
-      throwIfAborted(options.signal);
-      const rowOf = new Map<number, Float32Array>();
-      if (ll) {
-        for (const j of active) {
-          rowOf.set(j, await this.experts.use(j, (m) => this.#nextTokenRow(m, context)));
-        }
-        route = topWeightsRoute(active, posteriorWeights(ll, prior), options.routing?.topK);
-      } else if (prior) {
-        route ??= topWeightsRoute(active, prior, options.routing?.topK);
-      } else if (!route || ctx.dirty) {
-        route = routeOrPrior(routing, await ctx.vector(), options.routing);
-      }
+    const decoders = new ExpertDecoders({
+      cache: options.cache ?? defaultGenerateOptions.cache,
+      slideStride: options.slideStride ?? defaultGenerateOptions.slideStride,
+      ...(options.batcher ? { batcher: options.batcher } : {}),
+    });
+    const nextRow = (j: number) =>
+      this.experts.use(j, (m) => {
+        this.#checkVocab(m);
+        return decoders.next(j, m, context);
+      });
+    // With a batcher, every expert's request of this step joins the same batch round.
+    const rowsOf = async (experts: readonly number[]): Promise<Float32Array[]> => {
+      if (options.batcher) return Promise.all(experts.map(nextRow));
       const rows: Float32Array[] = [];
-      for (const j of route.experts) {
-        const row =
-          rowOf.get(j) ?? (await this.experts.use(j, (m) => this.#nextTokenRow(m, context)));
-        rows.push(row);
+      for (const j of experts) rows.push(await nextRow(j));
+      return rows;
+    };
+    try {
+      for (let step = 0; step < maxTokens; step++) {
+        throwIfAborted(options.signal);
+        const rowOf = new Map<number, Float32Array>();
+        if (ll) {
+          const all = await rowsOf(active);
+          active.forEach((j, i) => {
+            rowOf.set(j, all[i]!);
+          });
+          route = topWeightsRoute(active, posteriorWeights(ll, prior), options.routing?.topK);
+        } else if (prior) {
+          route ??= topWeightsRoute(active, prior, options.routing?.topK);
+        } else if (!route || ctx.dirty) {
+          route = routeOrPrior(routing, await ctx.vector(), options.routing);
+        }
+        const rows = ll ? route.experts.map((j) => rowOf.get(j)!) : await rowsOf(route.experts);
+        const mixed = mixDistributions(rows, route.weights);
+        const id = sampleToken(mixed, sampling, rng);
+        if (ll)
+          active.forEach((j, i) => {
+            ll[i]! += rowOf.get(j)![id]!;
+          });
+        if (id === tok.eosId) break;
+        context.push(id);
+        generated.push(id);
+        ctx.push(words.append(id));
+        // Text delta of this token; a trailing U+FFFD is an incomplete character, held back.
+        let text = tok.decode(generated);
+        if (text.endsWith('\uFFFD')) text = text.replace(/\uFFFD+$/u, '');
+        const piece: GeneratedToken = {
+          token: text.length >= emittedText.length ? text.slice(emittedText.length) : '',
+          id,
+          experts: [...route.experts],
+          weights: Array.from(route.weights),
+        };
+        emittedText = text.length >= emittedText.length ? text : emittedText;
+        const { release, stopped } = stops.push(piece, piece.token);
+        for (const r of release) yield r;
+        if (stopped) return;
       }
-      const mixed = mixDistributions(rows, route.weights);
-      const id = sampleToken(mixed, sampling, rng);
-      if (ll)
-        active.forEach((j, i) => {
-          ll[i]! += rowOf.get(j)![id]!;
-        });
-      if (id === tok.eosId) break;
-      context.push(id);
-      generated.push(id);
-      ctx.push(words.append(id));
-      // Text delta of this token; a trailing U+FFFD is an incomplete character, held back.
-      let text = tok.decode(generated);
-      if (text.endsWith('\uFFFD')) text = text.replace(/\uFFFD+$/u, '');
-      const piece: GeneratedToken = {
-        token: text.length >= emittedText.length ? text.slice(emittedText.length) : '',
-        id,
-        experts: [...route.experts],
-        weights: Array.from(route.weights),
-      };
-      emittedText = text.length >= emittedText.length ? text : emittedText;
-      const { release, stopped } = stops.push(piece, piece.token);
-      for (const r of release) yield r;
-      if (stopped) return;
+      for (const r of stops.flush()) yield r;
+    } finally {
+      // Also when the consumer stops early (return() on the generator) or a step throws.
+      decoders.dispose();
     }
-    for (const r of stops.flush()) yield r;
   }
 
   /**
@@ -699,15 +744,6 @@ export class Ensemble {
       });
     }
     return ll;
-  }
-
-  async #nextTokenRow(model: ExpertModel, context: readonly number[]): Promise<Float32Array> {
-    this.#checkVocab(model);
-    const C = model.config.contextLength;
-    const V = model.config.vocabSize;
-    const window = Int32Array.from(context.slice(Math.max(0, context.length - C)));
-    const rows = await model.logProbs(window);
-    return rows.slice((window.length - 1) * V, window.length * V);
   }
 
   #checkVocab(model: ExpertModel): void {

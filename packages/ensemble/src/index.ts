@@ -24,6 +24,12 @@ export {
   evaluate,
   type MethodResult,
 } from './evaluate.js';
+export {
+  defaultExpertDecodersOptions,
+  ExpertDecoders,
+  type ExpertDecodersOptions,
+  windowStart,
+} from './expert-decoders.js';
 export { defaultExpertPoolOptions, ExpertPool, type ExpertPoolOptions } from './expert-pool.js';
 export {
   EXPERT_SET_VERSION,
@@ -32,6 +38,7 @@ export {
   ExpertSubsetRouting,
   type RemovedExpert,
 } from './expert-set.js';
+export { ExpertStepBatcher } from './expert-step-batcher.js';
 export {
   logSumExp,
   type MixtureStep,
@@ -73,6 +80,7 @@ export { StopSequenceBuffer } from './stop-sequences.js';
 export type {
   ContextEmbedder,
   EnsembleTokenizer,
+  ExpertDecoder,
   ExpertModel,
   PrefixEmbeddingLike,
 } from './types.js';

@@ -30,8 +30,37 @@ export interface ExpertModel {
   readonly config: { readonly vocabSize: number; readonly contextLength: number };
   /** log p(x_{t+1} | x_≤t) for every position t of `ids`, row-major `[ids.length, vocabSize]`. */
   logProbs(ids: Int32Array): Promise<Float32Array>;
+  /**
+   * An incremental decoder with a key/value cache (`GptModel.createDecoder`). Models without
+   * one are run over the whole window at every step.
+   */
+  createDecoder?(options?: { readonly slideStride?: number }): ExpertDecoder;
+  /**
+   * One step of several of this model's decoders at once (`GptModel.decodeMany`), sharing the
+   * weight products; used by `ExpertStepBatcher`.
+   */
+  decodeMany?(
+    requests: readonly { readonly decoder: ExpertDecoder; readonly text: ArrayLike<number> }[],
+  ): Promise<Float32Array[]>;
   /** Frees the model; called when the expert cache evicts it. */
   dispose?(): void;
+}
+
+/**
+ * Next-token log-probabilities of a growing text from one expert, reading only what was added
+ * since the last call (`@cbtm/train`'s `GptDecoder`). The window it reads is the one
+ * `slidingWindowStart(text.length, contextLength, slideStride)` picks.
+ *
+ * @example
+ * ```ts
+ * const decoder = expert.createDecoder!({ slideStride: 1 });
+ * const row = await decoder.next([eos, ...ids]); // vocabSize log-probabilities
+ * decoder.dispose();
+ * ```
+ */
+export interface ExpertDecoder {
+  next(text: ArrayLike<number>): Promise<Float32Array>;
+  dispose(): void;
 }
 
 /**

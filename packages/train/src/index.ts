@@ -42,7 +42,21 @@ export {
   type ParamSpec,
   resolveGptConfig,
 } from './model/gpt-config.js';
-export { type CreateGptOptions, defaultCreateGptOptions, GptModel } from './model/gpt-model.js';
+export {
+  defaultGptDecoderOptions,
+  GptDecoder,
+  type GptDecoderOptions,
+  type GptDecoderStats,
+  type IncrementalModel,
+  slidingWindowStart,
+} from './model/gpt-decoder.js';
+export {
+  type CreateGptOptions,
+  defaultCreateGptOptions,
+  type ForwardIncrementalOptions,
+  GptModel,
+} from './model/gpt-model.js';
+export { GptKvCache, type IncrementalRows } from './model/kv-cache.js';
 export {
   type GptModelJson,
   MODEL_JSON,

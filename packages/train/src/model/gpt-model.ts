@@ -9,7 +9,15 @@ import {
   type ParamSpec,
   resolveGptConfig,
 } from './gpt-config.js';
+import { GptDecoder, type GptDecoderOptions } from './gpt-decoder.js';
 import { type GptParams, gptHidden, gptLogits } from './gpt-forward.js';
+import {
+  appendOneToEach,
+  appendToCache,
+  GptKvCache,
+  type IncrementalRows,
+  logSoftmaxRows,
+} from './kv-cache.js';
 import { readModelFiles, writeModelFiles } from './model-files.js';
 
 /**
@@ -34,6 +42,23 @@ export interface CreateGptOptions {
  * ```
  */
 export const defaultCreateGptOptions = { seed: 0 } as const satisfies CreateGptOptions;
+
+/**
+ * Options of {@link GptModel.forwardIncremental}.
+ *
+ * @example
+ * ```ts
+ * await model.forwardIncremental(cache, ids, { rows: 'last' });
+ * ```
+ */
+export interface ForwardIncrementalOptions {
+  /**
+   * Which new positions get log-probabilities: `'all'`, the `'last'` of each batch row (what
+   * generation needs; the vocabulary projection of the others is skipped), or `'none'`.
+   * @default 'all'
+   */
+  readonly rows?: IncrementalRows;
+}
 
 /** Rows of windows scored together by {@link GptModel.logProbs}. */
 const WINDOWS_PER_BATCH = 8;
@@ -73,6 +98,8 @@ export class GptModel {
   readonly config: GptConfig;
   readonly #specs: ParamSpec[];
   #vars: Map<string, tf.Variable>;
+  /** wteᵀ for incremental decoding, and the data of `wte` it was made from. */
+  #wteT: { readonly of: object; readonly t: tf.Tensor2D } | null = null;
 
   private constructor(config: GptConfig, weights: ReadonlyMap<string, Float32Array>) {
     this.config = config;
@@ -240,8 +267,186 @@ export class GptModel {
     return out;
   }
 
+  /**
+   * An empty key/value cache for {@link GptModel.forwardIncremental}: `batch` rows that grow
+   * together, up to `contextLength` positions. The caller disposes it.
+   *
+   * @example
+   * ```ts
+   * const cache = model.createCache();
+   * const lp = await model.forwardIncremental(cache, new Int32Array([0, 5, 9]));
+   * cache.dispose();
+   * ```
+   */
+  createCache(batch = 1): GptKvCache {
+    this.#assertLive();
+    return new GptKvCache(this.config, batch);
+  }
+
+  /**
+   * Incremental decoding: reads `ids` (row-major [batch, n], n ≥ 1 new tokens per row) after
+   * the positions already in `cache`, appends their keys and values to it, and returns
+   * log p(next token) for the new positions as a row-major [batch · rows, vocabSize] array (rows
+   * = n, 1 or 0 as `options.rows` says; null for `'none'`). Position P + i of the cache gets
+   * the same values, within float rounding, as position P + i of one full forward pass over the
+   * whole sequence (see {@link GptModel.logProbs}). It never slides: when P + n would pass
+   * `contextLength` it throws, and the caller re-reads a window into a reset cache;
+   * {@link GptModel.createDecoder} does that for a growing text.
+   *
+   * @example
+   * ```ts
+   * const cache = model.createCache();
+   * await model.forwardIncremental(cache, new Int32Array([0, 17, 4]), { rows: 'none' }); // prefill
+   * const row = await model.forwardIncremental(cache, new Int32Array([9])); // vocabSize values
+   * cache.dispose();
+   * ```
+   */
+  async forwardIncremental(
+    cache: GptKvCache,
+    ids: Int32Array,
+    options: ForwardIncrementalOptions = {},
+  ): Promise<Float32Array | null> {
+    this.#assertLive();
+    const { contextLength: C, vocabSize: V } = this.config;
+    const rows = options.rows ?? 'all';
+    if (cache.capacity !== C || cache.layerCount !== this.config.nLayer) {
+      throw new InvalidArgumentError('This cache was made for a model of another shape.');
+    }
+    const B = cache.batch;
+    const n = ids.length / B;
+    if (!Number.isInteger(n) || n < 1) {
+      throw new InvalidArgumentError(
+        `forwardIncremental needs n ≥ 1 tokens for each of the cache's ${B} rows, got ${ids.length} ids.`,
+      );
+    }
+    if (cache.length + n > C) {
+      throw new InvalidArgumentError(
+        `The cache holds ${cache.length} positions and ${n} more would pass the context length ${C}; reset it and re-read the last window (or use createDecoder).`,
+      );
+    }
+    for (let i = 0; i < ids.length; i++) {
+      if (!(ids[i]! >= 0 && ids[i]! < V))
+        throw new InvalidArgumentError(
+          `Token id ${ids[i]} at ${i} is outside the vocabulary [0, ${V}).`,
+        );
+    }
+    const params = this.params();
+    const wteT = this.#transposedEmbedding();
+    const kept: tf.Tensor2D[] = [];
+    tf.tidy(() => {
+      const x = tf.tensor2d(ids, [B, n], 'int32');
+      const out = appendToCache(this.config, params, wteT, cache, x, rows);
+      if (out) kept.push(tf.keep(out));
+    });
+    const logits = kept[0];
+    if (!logits) return null;
+    // Read outside tidy: reads inside a scope are slow on wasm.
+    const values = (await logits.data()) as Float32Array;
+    logits.dispose();
+    return logSoftmaxRows(values, V);
+  }
+
+  /**
+   * One decoding step for several texts at once: appends `ids[i]` to `caches[i]` (each a batch-1
+   * cache of this model, of any length below the context) and returns each one's next-token
+   * log-probabilities, vocabSize values per cache. The weight products run once for all rows,
+   * so concurrent generations that share this model share its cost; each row equals a
+   * {@link GptModel.forwardIncremental} step on its own cache, within float rounding.
+   *
+   * @example
+   * ```ts
+   * const [a, b] = await model.forwardStepMany([cacheA, cacheB], Int32Array.of(17, 4));
+   * ```
+   */
+  async forwardStepMany(caches: readonly GptKvCache[], ids: Int32Array): Promise<Float32Array[]> {
+    this.#assertLive();
+    const { contextLength: C, vocabSize: V } = this.config;
+    if (caches.length !== ids.length || caches.length === 0) {
+      throw new InvalidArgumentError(
+        `forwardStepMany needs one new token per cache, got ${ids.length} for ${caches.length}.`,
+      );
+    }
+    if (new Set(caches).size !== caches.length) {
+      throw new InvalidArgumentError('forwardStepMany got the same cache twice.');
+    }
+    for (const [i, c] of caches.entries()) {
+      if (c.capacity !== C || c.layerCount !== this.config.nLayer || c.batch !== 1) {
+        throw new InvalidArgumentError(`Cache ${i} is not a batch-1 cache of this model's shape.`);
+      }
+      if (c.length + 1 > C) {
+        throw new InvalidArgumentError(
+          `Cache ${i} holds ${c.length} positions; one more would pass the context length ${C}.`,
+        );
+      }
+      if (!(ids[i]! >= 0 && ids[i]! < V)) {
+        throw new InvalidArgumentError(
+          `Token id ${ids[i]} at ${i} is outside the vocabulary [0, ${V}).`,
+        );
+      }
+    }
+    const params = this.params();
+    const wteT = this.#transposedEmbedding();
+    const kept: tf.Tensor2D[] = [];
+    tf.tidy(() => {
+      kept.push(tf.keep(appendOneToEach(this.config, params, wteT, caches, ids)));
+    });
+    const logits = kept[0]!;
+    const values = (await logits.data()) as Float32Array;
+    logits.dispose();
+    logSoftmaxRows(values, V);
+    return caches.map((_, i) => values.slice(i * V, (i + 1) * V));
+  }
+
+  /**
+   * A {@link GptDecoder}: next-token log-probabilities of a growing text through a key/value
+   * cache, sliding its window as {@link GptDecoderOptions} says. The caller disposes it.
+   *
+   * @example
+   * ```ts
+   * const decoder = model.createDecoder();
+   * const row = await decoder.next([0, 17, 4]);
+   * decoder.dispose();
+   * ```
+   */
+  createDecoder(options: GptDecoderOptions = {}): GptDecoder {
+    this.#assertLive();
+    return new GptDecoder(this, options);
+  }
+
+  /**
+   * wteᵀ [d, V], kept between decoding steps: transposing the tied embedding at every step cost
+   * about as much as the rest of a one-token step. `assign` gives a variable new data, so
+   * training or `setWeights` invalidates it.
+   */
+  #transposedEmbedding(): tf.Tensor2D {
+    const wte = this.#vars.get('wte')!;
+    if (this.#wteT?.of !== wte.dataId) {
+      this.#wteT?.t.dispose();
+      this.#wteT = { of: wte.dataId as object, t: tf.tidy(() => tf.transpose(wte)) as tf.Tensor2D };
+    }
+    return this.#wteT.t;
+  }
+
+  /**
+   * {@link GptDecoder.nextMany}: one step of several decoders (e.g. one per concurrent
+   * generation), with the one-token steps of this model's decoders run as one batch.
+   *
+   * @example
+   * ```ts
+   * const [rowA, rowB] = await model.decodeMany([{ decoder: a, text: textA }, { decoder: b, text: textB }]);
+   * ```
+   */
+  decodeMany(
+    requests: readonly { readonly decoder: GptDecoder; readonly text: ArrayLike<number> }[],
+  ): Promise<Float32Array[]> {
+    this.#assertLive();
+    return GptDecoder.nextMany(requests);
+  }
+
   /** Frees the weights. The model cannot be used afterwards. */
   dispose(): void {
+    this.#wteT?.t.dispose();
+    this.#wteT = null;
     for (const v of this.#vars.values()) v.dispose();
     this.#vars = new Map();
   }
