@@ -2,6 +2,7 @@ import {
   assertUnreachable,
   CbtmError,
   type Document,
+  deriveSeed,
   InvalidArgumentError,
   Rng,
   throwIfAborted,
@@ -183,7 +184,9 @@ export interface GenerateOptions extends SamplingOptions {
    */
   readonly maxTokens?: number;
   /**
-   * Seed of the sampler; the same seed (and options) gives the same text.
+   * Seed of the sampler; the same seed (and options) gives the same text. It is hashed
+   * (`deriveSeed(seed, 'generate')`) before it seeds the generator: xoroshiro128+ seeded with a
+   * small number directly draws ≈ 1.0 first, which picked the least likely candidate token.
    * @default 0
    */
   readonly seed?: number;
@@ -625,7 +628,7 @@ export class Ensemble {
     if (!Number.isInteger(maxTokens) || maxTokens < 0) {
       throw new InvalidArgumentError(`maxTokens must be an integer ≥ 0, got ${maxTokens}.`);
     }
-    const rng = new Rng(options.seed ?? defaultGenerateOptions.seed);
+    const rng = new Rng(deriveSeed(options.seed ?? defaultGenerateOptions.seed, 'generate'));
     const stops = new StopSequenceBuffer<GeneratedToken>(
       options.stop ?? defaultGenerateOptions.stop,
     );
