@@ -1,34 +1,137 @@
 /**
- * Runs async tasks one at a time, in the order they were queued. The server puts every
- * request's ensemble work through one of these, so two requests never interleave TensorFlow.js
- * work (and the expert cache never thrashes between them).
+ * The queue is full: the task was refused at once. `retryAfterSeconds` estimates when a place
+ * frees up (the tasks ahead of it, at the mean task time so far).
  *
  * @example
  * ```ts
- * const queue = new SerialQueue();
+ * queue.run(task).catch((err) => { if (err instanceof QueueFullError) wait(err.retryAfterSeconds); });
+ * ```
+ */
+export class QueueFullError extends Error {
+  readonly retryAfterSeconds: number;
+
+  constructor(waiting: number, retryAfterSeconds: number) {
+    super(
+      `The server is busy: ${waiting} request${waiting === 1 ? ' is' : 's are'} already waiting for the model. Retry after ${retryAfterSeconds} s, or start the server with a deeper queue (maxQueue, --max-queue).`,
+    );
+    this.name = 'QueueFullError';
+    this.retryAfterSeconds = retryAfterSeconds;
+  }
+}
+
+/** Options of {@link SerialQueue}. */
+export interface SerialQueueOptions {
+  /** Tasks that may wait while one runs; one more is refused with a `QueueFullError`. @default Infinity */
+  readonly maxWaiting?: number;
+}
+
+interface Waiter {
+  readonly task: (signal: AbortSignal | undefined) => Promise<unknown>;
+  readonly signal: AbortSignal | undefined;
+  readonly resolve: (value: unknown) => void;
+  readonly reject: (err: unknown) => void;
+  settled: boolean;
+  onAbort?: () => void;
+}
+
+/**
+ * Runs async tasks one at a time, in the order they were queued, with at most `maxWaiting` tasks
+ * waiting. The server puts every request's model work through one of these, so the model worker
+ * runs one request at a time and a burst cannot pile up without bound.
+ *
+ * A task whose `signal` aborts while it waits leaves the queue at once. One that aborts while it
+ * runs rejects its caller at once (with the signal's reason), but keeps its place until it has
+ * really stopped, so the next task never overlaps it.
+ *
+ * @example
+ * ```ts
+ * const queue = new SerialQueue({ maxWaiting: 8 });
  * const [a, b] = await Promise.all([queue.run(() => score('x')), queue.run(() => score('y'))]);
  * ```
  */
 export class SerialQueue {
-  #tail: Promise<void> = Promise.resolve();
-  #size = 0;
+  readonly #maxWaiting: number;
+  readonly #waiting: Waiter[] = [];
+  #running = false;
+  /** Mean duration of the finished tasks, in ms (exponentially weighted). */
+  #meanMs: number | undefined;
+
+  constructor(options: SerialQueueOptions = {}) {
+    this.#maxWaiting = options.maxWaiting ?? Number.POSITIVE_INFINITY;
+  }
 
   /** Tasks queued or running. */
   get size(): number {
-    return this.#size;
+    return this.#waiting.length + (this.#running ? 1 : 0);
   }
 
-  /** Queues `task`; it starts once every task queued before it has settled. */
-  run<T>(task: () => Promise<T>): Promise<T> {
-    this.#size += 1;
-    const result = this.#tail.then(task);
-    // The chain must never reject, or one failed request would stop every later one.
-    this.#tail = result.then(
-      () => undefined,
-      () => undefined,
-    );
-    return result.finally(() => {
-      this.#size -= 1;
+  /** Tasks waiting (not running). */
+  get waiting(): number {
+    return this.#waiting.length;
+  }
+
+  /**
+   * Queues `task`; it starts once every task queued before it has settled, and gets `signal`.
+   * Rejects with a `QueueFullError` when `maxWaiting` tasks already wait, and with
+   * `signal.reason` as soon as `signal` aborts.
+   */
+  run<T>(task: (signal: AbortSignal | undefined) => Promise<T>, signal?: AbortSignal): Promise<T> {
+    if (signal?.aborted) return Promise.reject(signal.reason);
+    if (this.#running && this.#waiting.length >= this.#maxWaiting) {
+      return Promise.reject(new QueueFullError(this.#waiting.length, this.#retryAfter()));
+    }
+    return new Promise<T>((resolve, reject) => {
+      const w: Waiter = {
+        task,
+        signal,
+        resolve: resolve as (v: unknown) => void,
+        reject,
+        settled: false,
+      };
+      if (signal) {
+        w.onAbort = () => {
+          const i = this.#waiting.indexOf(w);
+          if (i >= 0) this.#waiting.splice(i, 1);
+          settle(w, () => reject(signal.reason));
+        };
+        signal.addEventListener('abort', w.onAbort, { once: true });
+      }
+      this.#waiting.push(w);
+      this.#next();
     });
   }
+
+  #retryAfter(): number {
+    const mean = this.#meanMs ?? 1000;
+    return Math.max(1, Math.ceil(((this.#waiting.length + 1) * mean) / 1000));
+  }
+
+  #next(): void {
+    if (this.#running) return;
+    const w = this.#waiting.shift();
+    if (!w) return;
+    this.#running = true;
+    const started = performance.now();
+    const done = () => {
+      if (w.onAbort) w.signal?.removeEventListener('abort', w.onAbort);
+      const ms = performance.now() - started;
+      this.#meanMs = this.#meanMs === undefined ? ms : 0.8 * this.#meanMs + 0.2 * ms;
+      this.#running = false;
+      this.#next();
+    };
+    // The chain never rejects, so one failed task never stops the later ones.
+    Promise.resolve()
+      .then(() => w.task(w.signal))
+      .then(
+        (v) => settle(w, () => w.resolve(v)),
+        (err: unknown) => settle(w, () => w.reject(err)),
+      )
+      .finally(done);
+  }
+}
+
+function settle(w: Waiter, how: () => void): void {
+  if (w.settled) return;
+  w.settled = true;
+  how();
 }
