@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { SerialQueue } from './serial-queue.js';
+import { QueueFullError, SerialQueue } from './serial-queue.js';
 
 const tick = () => new Promise<void>((ok) => setImmediate(ok));
 
@@ -37,5 +37,71 @@ describe('SerialQueue', () => {
     const next = queue.run(async () => 42);
     await expect(failed).rejects.toThrow('boom');
     expect(await next).toBe(42);
+  });
+
+  it('refuses a task when maxWaiting tasks already wait, with a retry estimate', async () => {
+    const queue = new SerialQueue({ maxWaiting: 1 });
+    let release!: () => void;
+    const running = queue.run(() => new Promise<string>((ok) => (release = () => ok('a'))));
+    const waiting = queue.run(async () => 'b');
+    expect(queue.size).toBe(2);
+    expect(queue.waiting).toBe(1);
+    const refused = queue.run(async () => 'c');
+    await expect(refused).rejects.toBeInstanceOf(QueueFullError);
+    const err = (await refused.catch((e: unknown) => e)) as QueueFullError;
+    expect(err.retryAfterSeconds).toBeGreaterThanOrEqual(1);
+    expect(err.message).toMatch(/1 request is already waiting.*maxQueue/);
+    await tick();
+    release();
+    expect(await running).toBe('a');
+    expect(await waiting).toBe('b');
+    // A place is free again.
+    expect(await queue.run(async () => 'd')).toBe('d');
+  });
+
+  it('drops a waiting task whose signal aborts, and never starts it', async () => {
+    const queue = new SerialQueue();
+    let release!: () => void;
+    const running = queue.run(() => new Promise<void>((ok) => (release = ok)));
+    const ac = new AbortController();
+    let started = false;
+    const dropped = queue.run(async () => {
+      started = true;
+    }, ac.signal);
+    expect(queue.size).toBe(2);
+    ac.abort(new Error('gone'));
+    await expect(dropped).rejects.toThrow('gone');
+    expect(queue.size).toBe(1);
+    release();
+    await running;
+    await tick();
+    expect(started).toBe(false);
+    expect(queue.size).toBe(0);
+  });
+
+  it('rejects a running task at once when its signal aborts, but holds its place until it stops', async () => {
+    const queue = new SerialQueue();
+    const ac = new AbortController();
+    let stop!: () => void;
+    let seen: AbortSignal | undefined;
+    const running = queue.run((signal) => {
+      seen = signal;
+      return new Promise<void>((ok) => (stop = ok));
+    }, ac.signal);
+    const trace: string[] = [];
+    const next = queue.run(async () => {
+      trace.push('next');
+    });
+    await tick();
+    expect(seen).toBe(ac.signal);
+    ac.abort(new Error('client gone'));
+    await expect(running).rejects.toThrow('client gone');
+    await tick();
+    expect(trace).toEqual([]);
+    expect(queue.size).toBe(2);
+    stop();
+    await next;
+    expect(trace).toEqual(['next']);
+    expect(queue.size).toBe(0);
   });
 });

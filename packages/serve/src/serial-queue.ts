@@ -119,14 +119,20 @@ export class SerialQueue {
       this.#running = false;
       this.#next();
     };
-    // The chain never rejects, so one failed task never stops the later ones.
+    // The slot is free before the caller hears back, so `size` never counts a finished task; the
+    // chain never rejects, so one failed task never stops the later ones.
     Promise.resolve()
       .then(() => w.task(w.signal))
       .then(
-        (v) => settle(w, () => w.resolve(v)),
-        (err: unknown) => settle(w, () => w.reject(err)),
-      )
-      .finally(done);
+        (v) => {
+          done();
+          settle(w, () => w.resolve(v));
+        },
+        (err: unknown) => {
+          done();
+          settle(w, () => w.reject(err));
+        },
+      );
   }
 }
 
