@@ -158,7 +158,10 @@ export async function createServer(
   const close = (): Promise<void> => {
     closing ??= (async () => {
       await shutdown(app, active, force, o.shutdownGraceMs);
-      await queue.run(() => thread.dispose());
+      // Abandoned work may still be stopping in the worker; it must end before the models are
+      // freed (and the queue's depth limit must not refuse the shutdown).
+      await queue.idle();
+      await thread.dispose();
       o.signal?.removeEventListener('abort', onAbort);
       resolveClosed();
     })();

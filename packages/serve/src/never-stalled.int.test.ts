@@ -241,4 +241,15 @@ describe('never stalled: the model runs in a worker thread', () => {
     expect(fits.status).toBe(200);
     expect(((await fits.json()) as { choices: unknown[] }).choices.length).toBe(4);
   });
+
+  it('rejects createServer with the loader’s error when the worker cannot load the run', async () => {
+    const missing = join(root, 'no-such-run');
+    const err = await createServer(missing, {
+      port: 0,
+      backend: 'wasm',
+      log: () => undefined,
+    }).catch((e: unknown) => e as { code?: string; message: string });
+    expect(err).toMatchObject({ code: expect.stringMatching(/^E_/) });
+    expect((err as { message: string }).message).toContain('no-such-run');
+  });
 });

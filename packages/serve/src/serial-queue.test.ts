@@ -104,4 +104,23 @@ describe('SerialQueue', () => {
     expect(trace).toEqual(['next']);
     expect(queue.size).toBe(0);
   });
+
+  it('tells when it is idle, the depth limit notwithstanding', async () => {
+    const queue = new SerialQueue({ maxWaiting: 0 });
+    await queue.idle();
+    let release!: () => void;
+    const running = queue.run(() => new Promise<void>((ok) => (release = ok)));
+    await expect(queue.run(async () => 1)).rejects.toBeInstanceOf(QueueFullError);
+    let idle = false;
+    const waited = queue.idle().then(() => {
+      idle = true;
+    });
+    await tick();
+    expect(idle).toBe(false);
+    release();
+    await running;
+    await waited;
+    expect(idle).toBe(true);
+    expect(queue.size).toBe(0);
+  });
 });

@@ -53,6 +53,7 @@ export class SerialQueue {
   readonly #maxWaiting: number;
   readonly #waiting: Waiter[] = [];
   #running = false;
+  #onIdle: (() => void)[] = [];
   /** Mean duration of the finished tasks, in ms (exponentially weighted). */
   #meanMs: number | undefined;
 
@@ -101,6 +102,12 @@ export class SerialQueue {
     });
   }
 
+  /** Resolves once no task is running or waiting (at once when none is). */
+  idle(): Promise<void> {
+    if (this.size === 0) return Promise.resolve();
+    return new Promise((ok) => this.#onIdle.push(ok));
+  }
+
   #retryAfter(): number {
     const mean = this.#meanMs ?? 1000;
     return Math.max(1, Math.ceil(((this.#waiting.length + 1) * mean) / 1000));
@@ -109,7 +116,10 @@ export class SerialQueue {
   #next(): void {
     if (this.#running) return;
     const w = this.#waiting.shift();
-    if (!w) return;
+    if (!w) {
+      for (const ok of this.#onIdle.splice(0)) ok();
+      return;
+    }
     this.#running = true;
     const started = performance.now();
     const done = () => {
