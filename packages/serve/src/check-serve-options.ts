@@ -9,6 +9,7 @@ export function checkServeOptions(o: {
   readonly maxRequestTokens: number;
   readonly maxTextChars: number;
   readonly maxQueue: number;
+  readonly workers: number;
   readonly requestTimeoutMs: number;
   readonly mixing: MixingRule;
   readonly prior?: readonly number[];
@@ -42,7 +43,12 @@ export function checkServeOptions(o: {
       `maxBodyBytes must be a positive integer, got ${o.maxBodyBytes}.`,
     );
   }
-  for (const name of ['maxGenerateTokens', 'maxRequestTokens', 'maxTextChars'] as const) {
+  for (const name of [
+    'maxGenerateTokens',
+    'maxRequestTokens',
+    'maxTextChars',
+    'workers',
+  ] as const) {
     if (!(Number.isInteger(o[name]) && o[name] > 0)) {
       throw new InvalidArgumentError(`${name} must be a positive integer, got ${o[name]}.`);
     }

@@ -16,7 +16,6 @@ import {
   routeRequestSchema,
   scoreRequestSchema,
 } from './request-schemas.js';
-import { SerialQueue } from './serial-queue.js';
 import {
   defaultServeOptions,
   type InferenceServer,
@@ -24,6 +23,7 @@ import {
   type ServeOptions,
 } from './server-options.js';
 import { shutdown } from './shutdown.js';
+import { WorkQueue } from './work-queue.js';
 
 /**
  * Serves a run's c-BTM ensemble over HTTP (Fastify, JSON), OpenAI-compatible. The ensemble is
@@ -92,32 +92,27 @@ export async function createServer(
   };
   throwIfAborted(o.signal);
   const dir = resolve(runDir);
-  const thread = await ModelThread.start(
-    {
-      runDir: dir,
-      maxLoadedExperts: o.maxLoadedExperts,
-      ...(o.backend ? { backend: o.backend } : {}),
-      ...(o.prior ? { prior: o.prior } : {}),
-      ...(o.priorDocuments !== undefined
-        ? {
-            priorDocuments: await firstDocuments(o.priorDocuments, o.priorMaxDocuments),
-            ...(o.priorMaxDocuments !== undefined
-              ? { priorMaxDocuments: o.priorMaxDocuments }
-              : {}),
-          }
-        : {}),
-    },
-    log,
-    o.signal,
-  );
-  const { k, backend, models, hasPrior } = thread.info;
-  const queue = new SerialQueue({ maxWaiting: o.maxQueue });
+  const init = {
+    runDir: dir,
+    maxLoadedExperts: o.maxLoadedExperts,
+    ...(o.backend ? { backend: o.backend } : {}),
+    ...(o.prior ? { prior: o.prior } : {}),
+    ...(o.priorDocuments !== undefined
+      ? {
+          priorDocuments: await firstDocuments(o.priorDocuments, o.priorMaxDocuments),
+          ...(o.priorMaxDocuments !== undefined ? { priorMaxDocuments: o.priorMaxDocuments } : {}),
+        }
+      : {}),
+  };
+  const threads = await startThreads(o.workers, init, log, o.signal);
+  const { k, backend, models, hasPrior } = threads[0]!.info;
+  const queue = new WorkQueue({ slots: threads.length, maxWaiting: o.maxQueue });
   // Aborted when the shutdown grace period is over: every running request stops.
   const force = new AbortController();
   let closing: Promise<void> | undefined;
   const state: ServerState = {
     dir,
-    thread,
+    threads,
     k,
     backend,
     queue,
@@ -142,8 +137,9 @@ export async function createServer(
     policy,
     onRequest,
   });
+  const disposeAll = () => Promise.all(threads.map((t) => t.dispose()));
   const address = await listen(app, o.port, o.host).catch(async (err: unknown) => {
-    await thread.dispose();
+    await disposeAll();
     throw err;
   });
   if (!isLoopback(o.host) && o.apiKey === undefined) {
@@ -161,7 +157,7 @@ export async function createServer(
       // Abandoned work may still be stopping in the worker; it must end before the models are
       // freed (and the queue's depth limit must not refuse the shutdown).
       await queue.idle();
-      await thread.dispose();
+      await disposeAll();
       o.signal?.removeEventListener('abort', onAbort);
       resolveClosed();
     })();
@@ -199,4 +195,26 @@ async function firstDocuments(
     if ((typeof d === 'string' ? d : d.text).length > 0) out.push(d);
   }
   return out;
+}
+
+/** Starts `n` model workers at once; if one fails to load the run, ends the others and throws. */
+async function startThreads(
+  n: number,
+  init: Parameters<typeof ModelThread.start>[0],
+  log: (line: string) => void,
+  signal: AbortSignal | undefined,
+): Promise<ModelThread[]> {
+  const started = await Promise.allSettled(
+    Array.from({ length: n }, (_, i) =>
+      // One backend line in the log, not one per worker.
+      ModelThread.start(init, i === 0 ? log : () => undefined, signal),
+    ),
+  );
+  const threads = started.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
+  const failed = started.find((s) => s.status === 'rejected');
+  if (failed) {
+    await Promise.all(threads.map((t) => t.dispose()));
+    throw failed.reason;
+  }
+  return threads;
 }

@@ -42,7 +42,7 @@ interface Running {
 
 /**
  * The main thread's handle on the model worker: one `worker_threads` Worker that loads the run
- * once and runs one task at a time (the caller's `SerialQueue` keeps it to one).
+ * once and runs one task at a time (the caller's `WorkQueue` keeps it to one).
  */
 export class ModelThread {
   readonly info: WorkerReady;

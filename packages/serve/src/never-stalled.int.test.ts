@@ -252,4 +252,32 @@ describe('never stalled: the model runs in a worker thread', () => {
     expect(err).toMatchObject({ code: expect.stringMatching(/^E_/) });
     expect((err as { message: string }).message).toContain('no-such-run');
   });
+
+  it('with workers: 2, runs two generations at once', async () => {
+    const pool = await createServer(run.dir, {
+      port: 0,
+      backend: 'wasm',
+      workers: 2,
+      log: () => undefined,
+    });
+    try {
+      const ac = new AbortController();
+      const body = { prompt: 'The', maxTokens: 1000, seed: 1 };
+      // Both streams deliver tokens while the other is still generating: neither waits in the queue.
+      const [first, second] = await Promise.all([
+        streamUntil(pool, body, 3, ac.signal),
+        streamUntil(pool, { ...body, seed: 2 }, 3, ac.signal),
+      ]);
+      expect((await health(pool)).queued).toBe(2);
+      expect(first.times.length).toBe(3);
+      expect(second.times.length).toBe(3);
+      // A third request waits for a worker.
+      const third = post(pool, '/v1/route', { text: 'In the beginning' });
+      await until(async () => (await health(pool)).queued === 3);
+      ac.abort();
+      expect((await third).status).toBe(200);
+    } finally {
+      await pool.close();
+    }
+  });
 });

@@ -80,8 +80,15 @@ export interface ServeOptions {
    */
   readonly maxTextChars?: number;
   /**
-   * Requests that may wait for the model while one runs (the model worker runs one request at a
-   * time). One more gets a 429 with a `Retry-After` header.
+   * Model worker threads. Each loads its own copy of the ensemble (memory × workers) and runs one
+   * request at a time, so up to this many requests run at once; worth it only with a core (or
+   * device) per worker to spare.
+   * @default 1
+   */
+  readonly workers?: number;
+  /**
+   * Requests that may wait for the model while every worker is busy (a worker runs one request at
+   * a time). One more gets a 429 with a `Retry-After` header.
    * @default 32
    */
   readonly maxQueue?: number;
@@ -125,6 +132,7 @@ export const defaultServeOptions = Object.freeze({
   maxGenerateTokens: 1024,
   maxRequestTokens: 4096,
   maxTextChars: 16_384,
+  workers: 1,
   maxQueue: 32,
   requestTimeoutMs: 120_000,
   shutdownGraceMs: 10_000,

@@ -1,6 +1,6 @@
 import { CbtmError } from '@cbtm/core';
 import { HttpError } from './http-error.js';
-import { QueueFullError } from './serial-queue.js';
+import { QueueFullError } from './work-queue.js';
 
 /** `error.code` values of errors thrown by the ensemble that are the client's fault. */
 const CLIENT_ERROR_CODES = new Set(['E_INVALID_ARGUMENT']);

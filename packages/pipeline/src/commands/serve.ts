@@ -25,6 +25,8 @@ export interface ServeFlags {
   readonly maxRequestTokens?: number;
   /** `--max-text-chars`: longest text or prompt, in characters. */
   readonly maxTextChars?: number;
+  /** `--workers`: model worker threads, each with its own copy of the ensemble. */
+  readonly workers?: number;
   /** `--max-queue`: requests that may wait for the model (then 429). */
   readonly maxQueue?: number;
   /** `--request-timeout`: longest a request may take, in ms (0: no limit; then 504). */
@@ -94,6 +96,7 @@ export async function serveCommand(flags: ServeFlags, ctx: CommandContext): Prom
     ...(flags.maxTokens !== undefined ? { maxGenerateTokens: flags.maxTokens } : {}),
     ...(flags.maxRequestTokens !== undefined ? { maxRequestTokens: flags.maxRequestTokens } : {}),
     ...(flags.maxTextChars !== undefined ? { maxTextChars: flags.maxTextChars } : {}),
+    ...(flags.workers !== undefined ? { workers: flags.workers } : {}),
     ...(flags.maxQueue !== undefined ? { maxQueue: flags.maxQueue } : {}),
     ...(flags.requestTimeout !== undefined ? { requestTimeoutMs: flags.requestTimeout } : {}),
     backend: config.train.backend,

@@ -12,15 +12,15 @@ import {
   type routeRequestSchema,
   type scoreRequestSchema,
 } from '../request-schemas.js';
-import type { SerialQueue } from '../serial-queue.js';
+import type { WorkQueue } from '../work-queue.js';
 import type { Task, TaskEvent } from '../worker-protocol.js';
 
 /** What every handler shares: the model worker and the queue its work goes through. */
 export interface ServerState {
   /** The run directory, for the server's own use: no response may show it. */
   readonly dir: string;
-  /** The model worker thread, which holds the ensemble (and the dense baseline). */
-  readonly thread: ModelThread;
+  /** The model worker threads, each with its own copy of the ensemble (and dense baseline); one per queue slot. */
+  readonly threads: readonly ModelThread[];
   /** Experts of the c-BTM ensemble. */
   readonly k: number;
   /** The models of `/v1/models` and `/v1/completions`: `cbtm`, and `dense` when the run has it. */
@@ -29,7 +29,7 @@ export interface ServerState {
   readonly created: number;
   /** The tensor backend the experts run on. */
   readonly backend: string;
-  readonly queue: SerialQueue;
+  readonly queue: WorkQueue;
   /** Routing used when a request does not say. */
   readonly defaults: RouteOptions;
   /** Mixing rule used when a request does not say. */
@@ -74,7 +74,7 @@ export interface RequestContext {
 }
 
 /**
- * Runs `task` in the model worker once the requests queued before it are done; `onEvent` gets
+ * Runs `task` in a free model worker once the requests queued before it have started; `onEvent` gets
  * its events (tokens) as the worker produces them. Rejects at once with the reason of
  * `ctx.signal` when it aborts (the worker then stops at its next check), and with a
  * `QueueFullError` when the queue is full.
@@ -85,7 +85,10 @@ export function work<R>(
   task: Task,
   onEvent?: (e: TaskEvent) => void,
 ): Promise<R> {
-  return state.queue.run((signal) => state.thread.run<R>(task, signal, onEvent), ctx.signal);
+  return state.queue.run(
+    (signal, slot) => state.threads[slot]!.run<R>(task, signal, onEvent),
+    ctx.signal,
+  );
 }
 
 /**

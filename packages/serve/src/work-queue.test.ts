@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { QueueFullError, SerialQueue } from './serial-queue.js';
+import { QueueFullError, WorkQueue } from './work-queue.js';
 
 const tick = () => new Promise<void>((ok) => setImmediate(ok));
 
-describe('SerialQueue', () => {
+describe('WorkQueue', () => {
   it('runs tasks one at a time in the order they were queued', async () => {
-    const queue = new SerialQueue();
+    const queue = new WorkQueue();
     const trace: string[] = [];
     let running = 0;
     const task = (name: string, steps: number) => async () => {
@@ -30,7 +30,7 @@ describe('SerialQueue', () => {
   });
 
   it('keeps going after a task fails, and passes the failure to its caller only', async () => {
-    const queue = new SerialQueue();
+    const queue = new WorkQueue();
     const failed = queue.run(async () => {
       throw new Error('boom');
     });
@@ -40,7 +40,7 @@ describe('SerialQueue', () => {
   });
 
   it('refuses a task when maxWaiting tasks already wait, with a retry estimate', async () => {
-    const queue = new SerialQueue({ maxWaiting: 1 });
+    const queue = new WorkQueue({ maxWaiting: 1 });
     let release!: () => void;
     const running = queue.run(() => new Promise<string>((ok) => (release = () => ok('a'))));
     const waiting = queue.run(async () => 'b');
@@ -60,7 +60,7 @@ describe('SerialQueue', () => {
   });
 
   it('drops a waiting task whose signal aborts, and never starts it', async () => {
-    const queue = new SerialQueue();
+    const queue = new WorkQueue();
     let release!: () => void;
     const running = queue.run(() => new Promise<void>((ok) => (release = ok)));
     const ac = new AbortController();
@@ -80,7 +80,7 @@ describe('SerialQueue', () => {
   });
 
   it('rejects a running task at once when its signal aborts, but holds its place until it stops', async () => {
-    const queue = new SerialQueue();
+    const queue = new WorkQueue();
     const ac = new AbortController();
     let stop!: () => void;
     let seen: AbortSignal | undefined;
@@ -106,7 +106,7 @@ describe('SerialQueue', () => {
   });
 
   it('tells when it is idle, the depth limit notwithstanding', async () => {
-    const queue = new SerialQueue({ maxWaiting: 0 });
+    const queue = new WorkQueue({ maxWaiting: 0 });
     await queue.idle();
     let release!: () => void;
     const running = queue.run(() => new Promise<void>((ok) => (release = ok)));
@@ -121,6 +121,33 @@ describe('SerialQueue', () => {
     await running;
     await waited;
     expect(idle).toBe(true);
+    expect(queue.size).toBe(0);
+  });
+
+  it('runs up to `slots` tasks at once, each in a slot of its own, the rest in order', async () => {
+    const queue = new WorkQueue({ slots: 2, maxWaiting: 1 });
+    const release: (() => void)[] = [];
+    const slots: number[] = [];
+    const task = (name: string) => (_: AbortSignal | undefined, slot: number) => {
+      slots.push(slot);
+      return new Promise<string>((ok) => release.push(() => ok(name)));
+    };
+    const a = queue.run(task('a'));
+    const b = queue.run(task('b'));
+    const c = queue.run(task('c'));
+    await tick();
+    // a and b run at once in slots 0 and 1; c waits; a fourth is refused.
+    expect(slots).toEqual([0, 1]);
+    expect(queue.size).toBe(3);
+    await expect(queue.run(task('d'))).rejects.toBeInstanceOf(QueueFullError);
+    release[1]!(); // b ends: c takes its slot
+    expect(await b).toBe('b');
+    await tick();
+    expect(slots).toEqual([0, 1, 1]);
+    release[0]!();
+    release[2]!();
+    expect([await a, await c]).toEqual(['a', 'c']);
+    await queue.idle();
     expect(queue.size).toBe(0);
   });
 });

@@ -19,14 +19,16 @@ export class QueueFullError extends Error {
   }
 }
 
-/** Options of {@link SerialQueue}. */
-export interface SerialQueueOptions {
-  /** Tasks that may wait while one runs; one more is refused with a `QueueFullError`. @default Infinity */
+/** Options of {@link WorkQueue}. */
+export interface WorkQueueOptions {
+  /** Tasks that run at once, each in its own slot (0 … slots − 1). @default 1 */
+  readonly slots?: number;
+  /** Tasks that may wait while every slot is busy; one more is refused with a `QueueFullError`. @default Infinity */
   readonly maxWaiting?: number;
 }
 
 interface Waiter {
-  readonly task: (signal: AbortSignal | undefined) => Promise<unknown>;
+  readonly task: (signal: AbortSignal | undefined, slot: number) => Promise<unknown>;
   readonly signal: AbortSignal | undefined;
   readonly resolve: (value: unknown) => void;
   readonly reject: (err: unknown) => void;
@@ -35,35 +37,40 @@ interface Waiter {
 }
 
 /**
- * Runs async tasks one at a time, in the order they were queued, with at most `maxWaiting` tasks
- * waiting. The server puts every request's model work through one of these, so the model worker
- * runs one request at a time and a burst cannot pile up without bound.
+ * Runs async tasks in the order they were queued, at most `slots` at once (each told its slot),
+ * with at most `maxWaiting` tasks waiting. The server puts every request's model work through one
+ * of these, one slot per model worker, so a worker runs one request at a time and a burst cannot
+ * pile up without bound.
  *
  * A task whose `signal` aborts while it waits leaves the queue at once. One that aborts while it
- * runs rejects its caller at once (with the signal's reason), but keeps its place until it has
- * really stopped, so the next task never overlaps it.
+ * runs rejects its caller at once (with the signal's reason), but keeps its slot until it has
+ * really stopped, so the next task never overlaps it there.
  *
  * @example
  * ```ts
- * const queue = new SerialQueue({ maxWaiting: 8 });
+ * const queue = new WorkQueue({ maxWaiting: 8 });
  * const [a, b] = await Promise.all([queue.run(() => score('x')), queue.run(() => score('y'))]);
  * ```
  */
-export class SerialQueue {
+export class WorkQueue {
   readonly #maxWaiting: number;
   readonly #waiting: Waiter[] = [];
-  #running = false;
+  /** The slots no task holds. */
+  readonly #free: number[];
+  readonly #slots: number;
   #onIdle: (() => void)[] = [];
   /** Mean duration of the finished tasks, in ms (exponentially weighted). */
   #meanMs: number | undefined;
 
-  constructor(options: SerialQueueOptions = {}) {
+  constructor(options: WorkQueueOptions = {}) {
     this.#maxWaiting = options.maxWaiting ?? Number.POSITIVE_INFINITY;
+    this.#slots = options.slots ?? 1;
+    this.#free = Array.from({ length: this.#slots }, (_, i) => i);
   }
 
   /** Tasks queued or running. */
   get size(): number {
-    return this.#waiting.length + (this.#running ? 1 : 0);
+    return this.#waiting.length + this.#slots - this.#free.length;
   }
 
   /** Tasks waiting (not running). */
@@ -72,13 +79,17 @@ export class SerialQueue {
   }
 
   /**
-   * Queues `task`; it starts once every task queued before it has settled, and gets `signal`.
+   * Queues `task`; it starts once every task queued before it has started and a slot is free,
+   * and gets `signal` and its slot.
    * Rejects with a `QueueFullError` when `maxWaiting` tasks already wait, and with
    * `signal.reason` as soon as `signal` aborts.
    */
-  run<T>(task: (signal: AbortSignal | undefined) => Promise<T>, signal?: AbortSignal): Promise<T> {
+  run<T>(
+    task: (signal: AbortSignal | undefined, slot: number) => Promise<T>,
+    signal?: AbortSignal,
+  ): Promise<T> {
     if (signal?.aborted) return Promise.reject(signal.reason);
-    if (this.#running && this.#waiting.length >= this.#maxWaiting) {
+    if (this.#free.length === 0 && this.#waiting.length >= this.#maxWaiting) {
       return Promise.reject(new QueueFullError(this.#waiting.length, this.#retryAfter()));
     }
     return new Promise<T>((resolve, reject) => {
@@ -94,6 +105,7 @@ export class SerialQueue {
           const i = this.#waiting.indexOf(w);
           if (i >= 0) this.#waiting.splice(i, 1);
           settle(w, () => reject(signal.reason));
+          this.#next();
         };
         signal.addEventListener('abort', w.onAbort, { once: true });
       }
@@ -110,29 +122,31 @@ export class SerialQueue {
 
   #retryAfter(): number {
     const mean = this.#meanMs ?? 1000;
-    return Math.max(1, Math.ceil(((this.#waiting.length + 1) * mean) / 1000));
+    return Math.max(1, Math.ceil(((this.#waiting.length + 1) * mean) / this.#slots / 1000));
   }
 
   #next(): void {
-    if (this.#running) return;
-    const w = this.#waiting.shift();
-    if (!w) {
-      for (const ok of this.#onIdle.splice(0)) ok();
-      return;
+    while (this.#waiting.length > 0 && this.#free.length > 0) {
+      this.#start(this.#waiting.shift()!, this.#free.shift()!);
     }
-    this.#running = true;
+    if (this.#waiting.length === 0 && this.#free.length === this.#slots) {
+      for (const ok of this.#onIdle.splice(0)) ok();
+    }
+  }
+
+  #start(w: Waiter, slot: number): void {
     const started = performance.now();
     const done = () => {
       if (w.onAbort) w.signal?.removeEventListener('abort', w.onAbort);
       const ms = performance.now() - started;
       this.#meanMs = this.#meanMs === undefined ? ms : 0.8 * this.#meanMs + 0.2 * ms;
-      this.#running = false;
+      this.#free.push(slot);
       this.#next();
     };
     // The slot is free before the caller hears back, so `size` never counts a finished task; the
     // chain never rejects, so one failed task never stops the later ones.
     Promise.resolve()
-      .then(() => w.task(w.signal))
+      .then(() => w.task(w.signal, slot))
       .then(
         (v) => {
           done();
