@@ -7,7 +7,8 @@
 //
 // Flags: --run DIR (default: a tiny run trained here, in a temp folder), --duration S (60),
 // --route R, --score R, --completions R (requests/s of each; 20, 4, 2), --max-tokens N (16,
-// per completion), --json FILE (also write the results as JSON).
+// per completion), --workers N (model worker threads of the server; 1), --json FILE (also write
+// the results as JSON).
 //
 // The server runs in a child process. One autocannon instance per endpoint runs at its fixed rate, all at once, plus /health at
 // 10 requests/s as the baseline: the HTTP layer alone, measured under the same load. Prints
@@ -32,6 +33,7 @@ const { values: flags } = parseArgs({
     score: { type: 'string', default: '4' },
     completions: { type: 'string', default: '2' },
     'max-tokens': { type: 'string', default: '16' },
+    workers: { type: 'string', default: '1' },
     json: { type: 'string' },
     // Internal: be the server process (the load comes from another process, so the client's own
     // work never competes with the server's event loop).
@@ -42,6 +44,7 @@ const { values: flags } = parseArgs({
 if (flags.serve) {
   const server = await createServer(flags.serve, {
     port: 0,
+    workers: Number(flags.workers),
     host: '127.0.0.1',
     accessLog: false,
     log: (line) => process.stderr.write(`${line}\n`),
@@ -73,7 +76,8 @@ if (!runDir) {
   texts = run.docs.slice(0, 8).map((d) => d.text.slice(0, 300));
 }
 
-const child = spawn(process.execPath, [fileURLToPath(import.meta.url), '--serve', runDir], {
+const serverArgs = ['--serve', runDir, '--workers', flags.workers];
+const child = spawn(process.execPath, [fileURLToPath(import.meta.url), ...serverArgs], {
   stdio: ['ignore', 'pipe', 'inherit'],
 });
 const [line] = await once(createInterface({ input: child.stdout }), 'line');
@@ -155,6 +159,7 @@ const report = {
   backend: server.backend,
   k: server.k,
   completionMaxTokens: maxTokens,
+  workers: Number(flags.workers),
   cpus: `${availableParallelism()} × ${cpus()[0]?.model ?? 'unknown'}`,
   loadAverage1mAtEnd: load,
   node: process.version,
@@ -172,7 +177,7 @@ for (const r of rows) {
   );
 }
 console.log(
-  `\n${duration} s, ${report.cpus}, load average ${load.toFixed(2)} at the end, ${report.backend}, ${report.run}.`,
+  `\n${duration} s, ${report.cpus}, load average ${load.toFixed(2)} at the end, ${report.backend}, ${report.workers} worker(s), ${report.run}.`,
 );
 console.log(json(report));
 if (flags.json) await writeFile(flags.json, `${JSON.stringify(report, null, 2)}\n`);
