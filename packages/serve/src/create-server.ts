@@ -27,8 +27,8 @@ import { WorkQueue } from './work-queue.js';
 
 /**
  * Serves a run's c-BTM ensemble over HTTP (Fastify, JSON), OpenAI-compatible. The ensemble is
- * loaded once, in a model worker thread, which runs requests one at a time in arrival order; the
- * HTTP side stays on the main thread, so `/health` and every refusal answer at once however long a
+ * loaded once, in a model worker thread (or `workers` of them, each with its own copy), which runs
+ * requests one at a time in arrival order; the HTTP side stays on the main thread, so `/health` and every refusal answer at once however long a
  * generation runs. Tokens stream from the worker as they are sampled. Endpoints:
  *
  * - `GET /v1/models`, `GET /v1/models/{id}`: OpenAI's model list: `cbtm` (the ensemble) and
