@@ -11,7 +11,6 @@ import { route } from './handlers/route.js';
 import { score } from './handlers/score.js';
 import { HttpError } from './http-error.js';
 import { type GuardPolicy, guardRequest, requireJsonBody } from './request-guard.js';
-import { routeRequestSchema, scoreRequestSchema } from './request-schemas.js';
 import type { ServedRequest } from './server-options.js';
 import { toHttpError } from './to-http-error.js';
 
@@ -37,6 +36,29 @@ function clientGone(res: ServerResponse): AbortSignal {
     if (!res.writableFinished) client.abort(new AbortError('The client disconnected.'));
   });
   return client.signal;
+}
+
+/**
+ * A signal that aborts with a 504 when the request has taken `ms` (0: never); the timer stops
+ * when the response is done.
+ */
+function deadline(res: ServerResponse, ms: number): AbortSignal | undefined {
+  if (ms <= 0) return undefined;
+  const timer = new AbortController();
+  const id = setTimeout(
+    () =>
+      timer.abort(
+        new HttpError(
+          504,
+          'timeout',
+          `The request took longer than ${ms} ms (requestTimeoutMs, --request-timeout) and was stopped. Ask for fewer tokens, or retry when the server is less busy.`,
+        ),
+      ),
+    ms,
+  );
+  id.unref();
+  res.once('close', () => clearTimeout(id));
+  return timer.signal;
 }
 
 /** Fastify's own errors, as the server's HTTP errors. */
@@ -71,6 +93,8 @@ export function buildApp(
   state: ServerState,
   options: {
     readonly maxBodyBytes: number;
+    /** Longest a request may take (0: no limit). */
+    readonly requestTimeoutMs: number;
     readonly policy: GuardPolicy;
     readonly onRequest: (info: ServedRequest) => void;
   },
@@ -111,10 +135,11 @@ export function buildApp(
   app.decorateRequest('cbtm', null as unknown as RequestState);
   app.addHook('onRequest', async (request, reply): Promise<unknown> => {
     const stats: RequestStats = { status: 200, aborted: false };
+    const timeout = deadline(reply.raw, options.requestTimeoutMs);
     request.cbtm = {
       started: performance.now(),
       stats,
-      signal: AbortSignal.any([clientGone(reply.raw), state.force]),
+      signal: AbortSignal.any([clientGone(reply.raw), state.force, ...(timeout ? [timeout] : [])]),
     };
     reply.raw.once('close', () => {
       const { started, running } = request.cbtm;
@@ -149,12 +174,17 @@ export function buildApp(
   });
 
   app.setErrorHandler((err: Error & { code?: string; statusCode?: number }, request, reply) => {
-    if (err instanceof CbtmError && err.code === 'E_ABORTED') request.cbtm.stats.aborted = true;
+    if (
+      (err instanceof CbtmError && err.code === 'E_ABORTED') ||
+      request.cbtm?.signal.aborted === true
+    )
+      request.cbtm.stats.aborted = true;
     const e =
       err instanceof HttpError
         ? err
         : (fromFastify(err) ?? toHttpError(err, state.force.aborted, state.log));
     if (e.status === 413) reply.header('connection', 'close');
+    if (e.retryAfter !== undefined) reply.header('retry-after', String(e.retryAfter));
     return reply.code(e.status).send(e.toBody());
   });
 
@@ -177,8 +207,8 @@ export function buildApp(
   });
 
   const schemas: Record<string, z.ZodType | undefined> = {
-    '/v1/route': routeRequestSchema,
-    '/v1/score': scoreRequestSchema,
+    '/v1/route': state.routeSchema,
+    '/v1/score': state.scoreSchema,
     '/v1/generate': state.generateSchema,
     '/v1/completions': state.completionSchema,
   };

@@ -6,6 +6,11 @@ export function checkServeOptions(o: {
   readonly port: number;
   readonly maxBodyBytes: number;
   readonly maxGenerateTokens: number;
+  readonly maxRequestTokens: number;
+  readonly maxTextChars: number;
+  readonly maxQueue: number;
+  readonly workers: number;
+  readonly requestTimeoutMs: number;
   readonly mixing: MixingRule;
   readonly prior?: readonly number[];
   readonly priorDocuments?: unknown;
@@ -38,9 +43,19 @@ export function checkServeOptions(o: {
       `maxBodyBytes must be a positive integer, got ${o.maxBodyBytes}.`,
     );
   }
-  if (!(Number.isInteger(o.maxGenerateTokens) && o.maxGenerateTokens > 0)) {
-    throw new InvalidArgumentError(
-      `maxGenerateTokens must be a positive integer, got ${o.maxGenerateTokens}.`,
-    );
+  for (const name of [
+    'maxGenerateTokens',
+    'maxRequestTokens',
+    'maxTextChars',
+    'workers',
+  ] as const) {
+    if (!(Number.isInteger(o[name]) && o[name] > 0)) {
+      throw new InvalidArgumentError(`${name} must be a positive integer, got ${o[name]}.`);
+    }
+  }
+  for (const name of ['maxQueue', 'requestTimeoutMs'] as const) {
+    if (!(Number.isInteger(o[name]) && o[name] >= 0)) {
+      throw new InvalidArgumentError(`${name} must be an integer ≥ 0, got ${o[name]}.`);
+    }
   }
 }

@@ -1,5 +1,6 @@
 import { resolve } from 'node:path';
-import { throwIfAborted } from '@cbtm/core';
+import { type Document, throwIfAborted } from '@cbtm/core';
+import { defaultEstimatePriorOptions } from '@cbtm/ensemble';
 import type { RouteOptions } from '@cbtm/route';
 import { formatAccessLog } from './access-log.js';
 import { allowedHostNames, isLoopback } from './allowed-hosts.js';
@@ -8,8 +9,13 @@ import { buildApp } from './app.js';
 import { checkServeOptions } from './check-serve-options.js';
 import type { ServerState } from './handlers/handler.js';
 import { listen } from './listen.js';
-import { completionRequestSchema, generateRequestSchema } from './request-schemas.js';
-import { SerialQueue } from './serial-queue.js';
+import { ModelThread } from './model-thread.js';
+import {
+  completionRequestSchema,
+  generateRequestSchema,
+  routeRequestSchema,
+  scoreRequestSchema,
+} from './request-schemas.js';
 import {
   defaultServeOptions,
   type InferenceServer,
@@ -17,11 +23,13 @@ import {
   type ServeOptions,
 } from './server-options.js';
 import { shutdown } from './shutdown.js';
+import { WorkQueue } from './work-queue.js';
 
 /**
- * Serves a run's c-BTM ensemble over HTTP (Fastify, JSON), OpenAI-compatible. It loads one `Ensemble` and runs
- * requests one at a time, in arrival order, so concurrent requests never interleave
- * TensorFlow.js work. Endpoints:
+ * Serves a run's c-BTM ensemble over HTTP (Fastify, JSON), OpenAI-compatible. The ensemble is
+ * loaded once, in a model worker thread (or `workers` of them, each with its own copy), which runs
+ * requests one at a time in arrival order; the HTTP side stays on the main thread, so `/health` and every refusal answer at once however long a
+ * generation runs. Tokens stream from the worker as they are sampled. Endpoints:
  *
  * - `GET /v1/models`, `GET /v1/models/{id}`: OpenAI's model list: `cbtm` (the ensemble) and
  *   `dense` when the run has its dense baseline.
@@ -36,6 +44,11 @@ import { shutdown } from './shutdown.js';
  *   → `{ text, tokens: [{ token, id, experts, weights }], finishReason }`, or with `stream: true`
  *   (or `Accept: text/event-stream`) one `token` event per token and a final `done` event.
  *   A client that disconnects aborts its generation.
+ *
+ * Never stalled: at most `maxQueue` requests wait for the model (then a 429 with `Retry-After`);
+ * a request that takes longer than `requestTimeoutMs` is aborted with a 504; a client that
+ * disconnects frees the worker at its next token. Texts longer than `maxTextChars` and requests
+ * for more than `maxRequestTokens` tokens are a 400 naming the field.
  *
  * `mixing` picks c-BTM's distance weights or BTM's cached or updating prior (`options.mixing` when
  * a request does not say); the cached prior is `options.prior`, or estimated at start from
@@ -79,57 +92,54 @@ export async function createServer(
   };
   throwIfAborted(o.signal);
   const dir = resolve(runDir);
-  const { loadRun } = await import('@cbtm/ensemble/node');
-  const run = await loadRun(dir, {
+  const init = {
+    runDir: dir,
     maxLoadedExperts: o.maxLoadedExperts,
     ...(o.backend ? { backend: o.backend } : {}),
-    ...(o.log ? { log: o.log } : {}),
-  });
-  // The c-BTM experts, and the dense baseline as a second model when the run has one (its
-  // model loads on first use); the random-cluster baseline is not served.
-  const ensemble = run.cbtm;
-  let prior = o.prior;
-  if (o.priorDocuments !== undefined) {
-    prior = Array.from(
-      await ensemble
-        .estimatePrior(o.priorDocuments, {
-          ...(o.priorMaxDocuments !== undefined ? { maxDocuments: o.priorMaxDocuments } : {}),
-          ...(o.signal ? { signal: o.signal } : {}),
-        })
-        .catch(async (err: unknown) => {
-          await run.dispose();
-          throw err;
-        }),
-    );
-  }
-  const models = new Map([
-    ['cbtm', ensemble],
-    ...(run.dense ? ([['dense', run.dense]] as const) : []),
-  ]);
-  const queue = new SerialQueue();
+    ...(o.prior ? { prior: o.prior } : {}),
+    ...(o.priorDocuments !== undefined
+      ? {
+          priorDocuments: await firstDocuments(o.priorDocuments, o.priorMaxDocuments),
+          ...(o.priorMaxDocuments !== undefined ? { priorMaxDocuments: o.priorMaxDocuments } : {}),
+        }
+      : {}),
+  };
+  const threads = await startThreads(o.workers, init, log, o.signal);
+  const { k, backend, models, hasPrior } = threads[0]!.info;
+  const queue = new WorkQueue({ slots: threads.length, maxWaiting: o.maxQueue });
   // Aborted when the shutdown grace period is over: every running request stops.
   const force = new AbortController();
   let closing: Promise<void> | undefined;
   const state: ServerState = {
     dir,
-    ensemble,
-    backend: run.backend,
+    threads,
+    k,
+    backend,
     queue,
     defaults: (o.routing ?? {}) satisfies RouteOptions,
     mixing: o.mixing,
-    ...(prior ? { prior } : {}),
+    hasPrior,
     models,
     created: Math.floor(Date.now() / 1000),
-    generateSchema: generateRequestSchema(o.maxGenerateTokens),
-    completionSchema: completionRequestSchema(o.maxGenerateTokens),
+    maxRequestTokens: o.maxRequestTokens,
+    routeSchema: routeRequestSchema(o.maxTextChars),
+    scoreSchema: scoreRequestSchema(o.maxTextChars),
+    generateSchema: generateRequestSchema(o.maxGenerateTokens, o.maxTextChars),
+    completionSchema: completionRequestSchema(o.maxGenerateTokens, o.maxTextChars),
     force: force.signal,
     log,
     closing: () => closing !== undefined,
   };
 
-  const { app, active } = buildApp(state, { maxBodyBytes: o.maxBodyBytes, policy, onRequest });
+  const { app, active } = buildApp(state, {
+    maxBodyBytes: o.maxBodyBytes,
+    requestTimeoutMs: o.requestTimeoutMs,
+    policy,
+    onRequest,
+  });
+  const disposeAll = () => Promise.all(threads.map((t) => t.dispose()));
   const address = await listen(app, o.port, o.host).catch(async (err: unknown) => {
-    await run.dispose();
+    await disposeAll();
     throw err;
   });
   if (!isLoopback(o.host) && o.apiKey === undefined) {
@@ -144,7 +154,10 @@ export async function createServer(
   const close = (): Promise<void> => {
     closing ??= (async () => {
       await shutdown(app, active, force, o.shutdownGraceMs);
-      await queue.run(() => run.dispose());
+      // Abandoned work may still be stopping in the worker; it must end before the models are
+      // freed (and the queue's depth limit must not refuse the shutdown).
+      await queue.idle();
+      await disposeAll();
       o.signal?.removeEventListener('abort', onAbort);
       resolveClosed();
     })();
@@ -160,10 +173,48 @@ export async function createServer(
     host: address.address,
     port: address.port,
     runDir: dir,
-    models: [...models.keys()],
-    ensemble,
-    backend: run.backend,
+    models,
+    ensemble: { k },
+    backend,
     close,
     closed,
   };
+}
+
+/**
+ * The first `max` non-empty documents of `docs`, to send to the model worker (which estimates the
+ * prior from them, as `Ensemble.estimatePrior` would from `docs`).
+ */
+async function firstDocuments(
+  docs: Iterable<Document | string> | AsyncIterable<Document | string>,
+  max: number = defaultEstimatePriorOptions.maxDocuments,
+): Promise<(Document | string)[]> {
+  const out: (Document | string)[] = [];
+  for await (const d of docs) {
+    if (out.length >= max) break;
+    if ((typeof d === 'string' ? d : d.text).length > 0) out.push(d);
+  }
+  return out;
+}
+
+/** Starts `n` model workers at once; if one fails to load the run, ends the others and throws. */
+async function startThreads(
+  n: number,
+  init: Parameters<typeof ModelThread.start>[0],
+  log: (line: string) => void,
+  signal: AbortSignal | undefined,
+): Promise<ModelThread[]> {
+  const started = await Promise.allSettled(
+    Array.from({ length: n }, (_, i) =>
+      // One backend line in the log, not one per worker.
+      ModelThread.start(init, i === 0 ? log : () => undefined, signal),
+    ),
+  );
+  const threads = started.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
+  const failed = started.find((s) => s.status === 'rejected');
+  if (failed) {
+    await Promise.all(threads.map((t) => t.dispose()));
+    throw failed.reason;
+  }
+  return threads;
 }

@@ -19,6 +19,8 @@ export type HttpErrorCode =
   | 'method_not_allowed'
   | 'payload_too_large'
   | 'shutting_down'
+  | 'queue_full'
+  | 'timeout'
   | 'cancelled'
   | 'internal';
 
@@ -35,6 +37,7 @@ export function errorType(status: number): string {
   if (status === 401) return 'authentication_error';
   if (status === 403) return 'permission_error';
   if (status === 404) return 'not_found_error';
+  if (status === 429) return 'rate_limit_error';
   return 'invalid_request_error';
 }
 
@@ -65,13 +68,22 @@ export class HttpError extends Error {
   readonly code: HttpErrorCode;
   /** The request field at fault (dotted path), for 400s. */
   readonly field: string | undefined;
+  /** Seconds to send as `Retry-After` (for 429s). */
+  readonly retryAfter: number | undefined;
 
-  constructor(status: number, code: HttpErrorCode, message: string, field?: string) {
+  constructor(
+    status: number,
+    code: HttpErrorCode,
+    message: string,
+    field?: string,
+    retryAfter?: number,
+  ) {
     super(message);
     this.name = 'HttpError';
     this.status = status;
     this.code = code;
     this.field = field;
+    this.retryAfter = retryAfter;
   }
 
   /** The JSON body of the response. */

@@ -144,7 +144,9 @@ describe('OpenAI-compatible API, through the official openai client', () => {
     } catch {
       // The client may end the iteration quietly or throw its abort error.
     }
-    expect(seen).toBe(2);
+    // Chunks the client had already read before the abort may still come out of its buffer:
+    // tokens now arrive as fast as the worker samples them.
+    expect(seen).toBeGreaterThanOrEqual(2);
     const deadline = Date.now() + 20_000;
     const aborted = () =>
       lines.find((l) => / POST \/v1\/completions 200 \d+ms \d+ tokens aborted$/.test(l));

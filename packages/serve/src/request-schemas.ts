@@ -6,34 +6,46 @@ const routeTopK = z.union([z.number().int().min(1), z.literal('all')], {
 const routeTemperature = z.number().positive().finite();
 const mixing = z.enum(['distance', 'cached-prior', 'updating-prior']);
 
+/** A text of at most `maxChars` characters, with an error that names the server's limit. */
+const boundedText = (maxChars: number, min = 1) =>
+  z
+    .string()
+    .min(min)
+    .max(maxChars, {
+      error: `at most ${maxChars} characters on this server (maxTextChars, --max-text-chars)`,
+    });
+
 /** `POST /v1/route`: the experts (and weights) for a text. */
-export const routeRequestSchema = z.strictObject({
-  text: z.string().min(1),
-  topK: routeTopK.optional(),
-  temperature: routeTemperature.optional(),
-});
+export function routeRequestSchema(maxTextChars: number) {
+  return z.strictObject({
+    text: boundedText(maxTextChars),
+    topK: routeTopK.optional(),
+    temperature: routeTemperature.optional(),
+  });
+}
 
 /** `POST /v1/score`: per-token log-probabilities of a text under the mixture. */
-export const scoreRequestSchema = z.strictObject({
-  text: z.string().min(1),
-  topK: routeTopK.optional(),
-  temperature: routeTemperature.optional(),
-  weightsMode: z.enum(['per-token', 'per-sequence']).optional(),
-  /** How experts are weighted (c-BTM distance, BTM cached or updating prior). */
-  mixing: mixing.optional(),
-  /** Score at most this many tokens. */
-  maxTokens: z.number().int().min(1).optional(),
-  /** Also score the end-of-document token after the text. */
-  appendEos: z.boolean().optional(),
-});
+export const scoreRequestSchema = (maxTextChars: number) =>
+  z.strictObject({
+    text: boundedText(maxTextChars),
+    topK: routeTopK.optional(),
+    temperature: routeTemperature.optional(),
+    weightsMode: z.enum(['per-token', 'per-sequence']).optional(),
+    /** How experts are weighted (c-BTM distance, BTM cached or updating prior). */
+    mixing: mixing.optional(),
+    /** Score at most this many tokens. */
+    maxTokens: z.number().int().min(1).optional(),
+    /** Also score the end-of-document token after the text. */
+    appendEos: z.boolean().optional(),
+  });
 
 /**
  * `POST /v1/generate`. `temperature`, `topP` and `topK` are sampling options (as in
  * `Ensemble.generate`); the routing has its own under `routing`.
  */
-export function generateRequestSchema(maxTokensLimit: number) {
+export function generateRequestSchema(maxTokensLimit: number, maxTextChars: number) {
   return z.strictObject({
-    prompt: z.string(),
+    prompt: boundedText(maxTextChars, 0),
     maxTokens: z.number().int().min(0).max(maxTokensLimit).default(64),
     temperature: z.number().min(0).finite().default(1),
     topP: z.number().gt(0).max(1).default(1),
@@ -63,12 +75,15 @@ const neutral = <T extends number>(value: T, what: string) =>
  * `POST /v1/completions`, OpenAI's legacy completions request. `top_k`, `routing` and `mixing`
  * are cbtm extensions (send them with the client's `extra_body`).
  */
-export function completionRequestSchema(maxTokensLimit: number) {
+export function completionRequestSchema(maxTokensLimit: number, maxTextChars: number) {
   return z.strictObject({
     model: z.string().min(1),
-    prompt: z.union([z.string(), z.array(z.string()).min(1).max(16)], {
-      error: 'expected a string or an array of 1 to 16 strings (token arrays are not supported)',
-    }),
+    prompt: z.union(
+      [boundedText(maxTextChars, 0), z.array(boundedText(maxTextChars, 0)).min(1).max(16)],
+      {
+        error: `expected a string or an array of 1 to 16 strings of at most ${maxTextChars} characters each (maxTextChars, --max-text-chars; token arrays are not supported)`,
+      },
+    ),
     max_tokens: or(z.number().int().min(0).max(maxTokensLimit), 16),
     temperature: or(z.number().min(0).max(2), 1),
     top_p: or(z.number().gt(0).max(1), 1),
@@ -104,7 +119,7 @@ export function completionRequestSchema(maxTokensLimit: number) {
  * const body: RouteRequest = { text: 'In the beginning', topK: 2, temperature: 0.1 };
  * ```
  */
-export type RouteRequest = z.output<typeof routeRequestSchema>;
+export type RouteRequest = z.output<ReturnType<typeof routeRequestSchema>>;
 /**
  * A validated `/v1/score` body.
  *
@@ -113,7 +128,7 @@ export type RouteRequest = z.output<typeof routeRequestSchema>;
  * const body: ScoreRequest = { text: 'In the beginning', topK: 'all', weightsMode: 'per-token' };
  * ```
  */
-export type ScoreRequest = z.output<typeof scoreRequestSchema>;
+export type ScoreRequest = z.output<ReturnType<typeof scoreRequestSchema>>;
 /**
  * A validated `/v1/generate` body (defaults filled in).
  *

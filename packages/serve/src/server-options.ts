@@ -1,5 +1,5 @@
 import type { Document } from '@cbtm/core';
-import type { Ensemble, MixingRule } from '@cbtm/ensemble';
+import type { MixingRule } from '@cbtm/ensemble';
 import type { LoadRunOptions } from '@cbtm/ensemble/node';
 import type { RouteOptions } from '@cbtm/route';
 
@@ -65,8 +65,40 @@ export interface ServeOptions {
   readonly priorMaxDocuments?: number;
   /** Largest request body, in bytes; bigger ones get a 413. @default 1_048_576 */
   readonly maxBodyBytes?: number;
-  /** Largest `maxTokens` a `/v1/generate` request may ask for. @default 1024 */
+  /** Largest `maxTokens` a `/v1/generate` request (or `max_tokens` a completion) may ask for. @default 1024 */
   readonly maxGenerateTokens?: number;
+  /**
+   * Most tokens one request may generate, all its choices together (a completion's prompts × `n`
+   * × `max_tokens`); more is a 400 before any work starts.
+   * @default 4096
+   */
+  readonly maxRequestTokens?: number;
+  /**
+   * Longest `text` of `/v1/route` and `/v1/score`, and longest prompt, in characters; longer is a
+   * 400 naming the field. Bounds the work of one scoring request.
+   * @default 16_384
+   */
+  readonly maxTextChars?: number;
+  /**
+   * Model worker threads. Each loads its own copy of the ensemble (memory × workers) and runs one
+   * request at a time, so up to this many requests run at once; worth it only with a core (or
+   * device) per worker to spare.
+   * @default 1
+   */
+  readonly workers?: number;
+  /**
+   * Requests that may wait for the model while every worker is busy (a worker runs one request at
+   * a time). One more gets a 429 with a `Retry-After` header.
+   * @default 32
+   */
+  readonly maxQueue?: number;
+  /**
+   * Longest a request to `/v1/*` may take, waiting in the queue included, in milliseconds; then
+   * its work is aborted and it gets a 504 (or, on a stream already started, an error event).
+   * 0: no limit.
+   * @default 120_000
+   */
+  readonly requestTimeoutMs?: number;
   /** On shutdown, how long running requests may finish before they are aborted. @default 10_000 */
   readonly shutdownGraceMs?: number;
   /** Aborting it shuts the server down gracefully (as `close()` does). */
@@ -98,6 +130,11 @@ export const defaultServeOptions = Object.freeze({
   mixing: 'distance' as MixingRule,
   maxBodyBytes: 1_048_576,
   maxGenerateTokens: 1024,
+  maxRequestTokens: 4096,
+  maxTextChars: 16_384,
+  workers: 1,
+  maxQueue: 32,
+  requestTimeoutMs: 120_000,
   shutdownGraceMs: 10_000,
 });
 
@@ -115,7 +152,7 @@ export interface ServedRequest {
   /** HTTP status sent (200 for a stream, even one that ended early). */
   readonly status: number;
   readonly ms: number;
-  /** The work stopped early because the client disconnected or the server shut down. */
+  /** The work stopped early because the client disconnected, it timed out, or the server shut down. */
   readonly aborted: boolean;
   /** Tokens generated (for `/v1/generate`). */
   readonly tokens?: number;
@@ -141,8 +178,11 @@ export interface InferenceServer {
   readonly runDir: string;
   /** The model ids of `/v1/models` and `/v1/completions`: `cbtm`, and `dense` when the run has one. */
   readonly models: readonly string[];
-  /** The loaded ensemble. Use the server's endpoints rather than calling it while requests run. */
-  readonly ensemble: Ensemble;
+  /**
+   * The served ensemble, as seen from this thread: its expert count. The ensemble itself lives
+   * in the model worker thread; use the server's endpoints to run it.
+   */
+  readonly ensemble: { readonly k: number };
   /** The tensor backend the experts run on. */
   readonly backend: string;
   /** Stops accepting connections, lets running requests finish (up to `shutdownGraceMs`), frees the experts. */

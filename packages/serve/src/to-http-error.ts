@@ -1,5 +1,6 @@
 import { CbtmError } from '@cbtm/core';
 import { HttpError } from './http-error.js';
+import { QueueFullError } from './work-queue.js';
 
 /** `error.code` values of errors thrown by the ensemble that are the client's fault. */
 const CLIENT_ERROR_CODES = new Set(['E_INVALID_ARGUMENT']);
@@ -18,6 +19,9 @@ export function toHttpError(
   log?: (line: string) => void,
 ): HttpError {
   if (err instanceof HttpError) return err;
+  if (err instanceof QueueFullError) {
+    return new HttpError(429, 'queue_full', err.message, undefined, err.retryAfterSeconds);
+  }
   if (err instanceof CbtmError && err.code === 'E_ABORTED') {
     return forced
       ? new HttpError(503, 'shutting_down', 'The server shut down before the request finished.')

@@ -24,6 +24,16 @@ export interface ServeFlags {
   readonly backend?: string;
   readonly maxBodyBytes?: number;
   readonly maxTokens?: number;
+  /** `--max-request-tokens`: most tokens one request may generate, all its choices together. */
+  readonly maxRequestTokens?: number;
+  /** `--max-text-chars`: longest text or prompt, in characters. */
+  readonly maxTextChars?: number;
+  /** `--workers`: model worker threads, each with its own copy of the ensemble. */
+  readonly workers?: number;
+  /** `--max-queue`: requests that may wait for the model (then 429). */
+  readonly maxQueue?: number;
+  /** `--request-timeout`: longest a request may take, in ms (0: no limit; then 504). */
+  readonly requestTimeout?: number;
   readonly mixing?: string;
   readonly priorCorpus?: string;
   readonly priorDocs?: number;
@@ -78,6 +88,11 @@ export async function serveCommand(flags: ServeFlags, ctx: CommandContext): Prom
     ...(flags.maxLoadedExperts !== undefined ? { maxLoadedExperts: flags.maxLoadedExperts } : {}),
     ...(flags.maxBodyBytes !== undefined ? { maxBodyBytes: flags.maxBodyBytes } : {}),
     ...(flags.maxTokens !== undefined ? { maxGenerateTokens: flags.maxTokens } : {}),
+    ...(flags.maxRequestTokens !== undefined ? { maxRequestTokens: flags.maxRequestTokens } : {}),
+    ...(flags.maxTextChars !== undefined ? { maxTextChars: flags.maxTextChars } : {}),
+    ...(flags.workers !== undefined ? { workers: flags.workers } : {}),
+    ...(flags.maxQueue !== undefined ? { maxQueue: flags.maxQueue } : {}),
+    ...(flags.requestTimeout !== undefined ? { requestTimeoutMs: flags.requestTimeout } : {}),
     backend: config.train.backend,
     routing: { temperature: config.eval.temperature, ...(topK !== undefined ? { topK } : {}) },
     ...(mixing ? { mixing: mixing.rule } : {}),

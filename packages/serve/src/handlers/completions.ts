@@ -1,21 +1,18 @@
 import { randomInt, randomUUID } from 'node:crypto';
-import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
-import { CbtmError } from '@cbtm/core';
-import type { Ensemble, GeneratedToken } from '@cbtm/ensemble';
-import { mixtureLogProbs, type StepLogProbs } from '../mixture-logprobs.js';
 import type { CompletionRequest } from '../request-schemas.js';
 import { startEventStream, writeData } from '../sse.js';
 import { toHttpError } from '../to-http-error.js';
+import type { CompletionTask, FinishReason, Piece, TaskEvent } from '../worker-protocol.js';
 import {
+  checkRequestTokens,
   type Handler,
-  mixingOptions,
+  mixingOf,
   type RequestContext,
   routeOptions,
   type ServerState,
+  work,
 } from './handler.js';
 import { modelFor } from './models.js';
-
-type FinishReason = 'length' | 'stop';
 
 /** OpenAI's legacy `logprobs` object of one choice (or one streamed piece of it). */
 interface LogProbs {
@@ -25,22 +22,13 @@ interface LogProbs {
   text_offset: number[];
 }
 
-/** One token with its text and, when asked, its log-probabilities. */
-interface Piece {
-  readonly text: string;
-  readonly lp: StepLogProbs | undefined;
+interface Usage {
+  prompt_tokens: number;
+  completion_tokens: number;
+  total_tokens: number;
 }
 
-/** What every choice of one request shares. */
-interface Job {
-  readonly r: CompletionRequest;
-  readonly ensemble: Ensemble;
-  readonly ctx: RequestContext;
-  readonly state: ServerState;
-  readonly seed: number;
-}
-
-function logProbsOf(ensemble: Ensemble, pieces: readonly Piece[], offset: number, top: number) {
+function logProbsOf(pieces: readonly Piece[], offset: number, top: number): LogProbs {
   const out: LogProbs = {
     tokens: [],
     token_logprobs: [],
@@ -49,183 +37,90 @@ function logProbsOf(ensemble: Ensemble, pieces: readonly Piece[], offset: number
   };
   for (const p of pieces) {
     out.tokens.push(p.text);
-    out.token_logprobs.push(p.lp!.logProb);
+    out.token_logprobs.push(p.logProb!);
     out.text_offset.push(offset);
     offset += p.text.length;
     if (out.top_logprobs) {
       const alternatives: Record<string, number> = {};
-      for (const [id, lp] of p.lp!.top) {
-        const text = ensemble.tokenizer.decode([id]);
-        if (!(text in alternatives)) alternatives[text] = lp;
-      }
+      for (const [text, lp] of p.top ?? []) if (!(text in alternatives)) alternatives[text] = lp;
       out.top_logprobs.push(alternatives);
     }
   }
   return out;
 }
 
-/** The prompt's own tokens with their log-probabilities (for `echo` with `logprobs`). */
-async function promptPieces(job: Job, prompt: string): Promise<Piece[]> {
-  const { r, ensemble, state, ctx } = job;
-  const ids = ensemble.tokenizer.encode(prompt);
-  if (r.logprobs == null) return [{ text: prompt, lp: undefined }];
-  const routing = routeOptions(state.defaults, r.routing ?? {});
-  const top = r.logprobs;
-  const lps = await state.queue.run(async () => {
-    const s = await ensemble.scoreSequence(prompt, {
-      ...routing,
-      ...mixingOptions(state, r),
-      appendEos: false,
-      signal: ctx.signal,
-    });
-    return mixtureLogProbs(
-      ensemble,
-      [ensemble.tokenizer.eosId, ...ids],
-      ids.map((_, t) => ({
-        target: t + 1,
-        experts: s.routes[t]!.experts,
-        weights: Array.from(s.routes[t]!.weights),
-      })),
-      top,
-    );
-  });
-  return ids.map((id, t) => ({ text: ensemble.tokenizer.decode([id]), lp: lps[t] }));
-}
-
-/**
- * Generates one choice in the server's queue. Each token goes to `onPiece` as it is sampled
- * (with its log-probabilities under the mixture when the request asks for `logprobs`).
- */
-function generateChoice(
-  job: Job,
-  prompt: string,
-  index: number,
-  onPiece: (p: Piece) => Promise<void> | void,
-): Promise<{ count: number; finishReason: FinishReason }> {
-  const { r, ensemble, ctx, state } = job;
-  return state.queue.run(async () => {
-    const context = [ensemble.tokenizer.eosId, ...ensemble.tokenizer.encode(prompt)];
-    let count = 0;
-    for await (const t of ensemble.generate(prompt, {
-      maxTokens: r.max_tokens,
-      temperature: r.temperature,
-      topP: r.top_p,
-      topK: r.top_k ?? 0,
-      seed: job.seed + index,
-      stop: r.stop,
-      routing: routeOptions(state.defaults, r.routing ?? {}),
-      ...mixingOptions(state, r),
-      signal: ctx.signal,
-    })) {
-      count += 1;
-      ctx.stats.tokens = (ctx.stats.tokens ?? 0) + 1;
-      context.push(t.id);
-      const lp =
-        r.logprobs == null
-          ? undefined
-          : (await mixtureLogProbs(ensemble, context, [step(context, t)], r.logprobs))[0];
-      await onPiece({ text: t.token, lp });
-      // Expert passes can resolve without leaving the microtask queue; yield so each chunk
-      // reaches the socket now and a disconnect is noticed.
-      await yieldToEventLoop();
-    }
-    return { count, finishReason: count === r.max_tokens ? 'length' : 'stop' };
-  });
-}
-
-const step = (context: readonly number[], t: GeneratedToken) => ({
-  target: context.length - 1,
-  experts: t.experts,
-  weights: t.weights,
+const usageOf = (u: { promptTokens: number; completionTokens: number }): Usage => ({
+  prompt_tokens: u.promptTokens,
+  completion_tokens: u.completionTokens,
+  total_tokens: u.promptTokens + u.completionTokens,
 });
 
-/** Every (prompt, choice index) of a request, in OpenAI's order: prompt-major. */
-function choicesOf(r: CompletionRequest): { prompt: string; index: number }[] {
-  const prompts = typeof r.prompt === 'string' ? [r.prompt] : r.prompt;
-  return prompts.flatMap((prompt, p) =>
-    Array.from({ length: r.n }, (_, i) => ({ prompt, index: p * r.n + i })),
-  );
-}
+type Run = (onEvent: (e: TaskEvent) => void) => Promise<Usage>;
 
-function usageOf(job: Job, completionTokens: number) {
-  const prompts = typeof job.r.prompt === 'string' ? [job.r.prompt] : job.r.prompt;
-  const promptTokens = prompts.reduce((s, p) => s + job.ensemble.tokenizer.encode(p).length, 0);
-  return {
-    prompt_tokens: promptTokens,
-    completion_tokens: completionTokens,
-    total_tokens: promptTokens + completionTokens,
-  };
-}
-
-async function complete(job: Job, head: object): Promise<object> {
-  const { r, ensemble } = job;
-  const choices = [];
-  let generated = 0;
-  for (const { prompt, index } of choicesOf(r)) {
-    const pieces: Piece[] = r.echo ? await promptPieces(job, prompt) : [];
-    const { count, finishReason } = await generateChoice(job, prompt, index, (p) => {
-      pieces.push(p);
-    });
-    generated += count;
-    choices.push({
-      text: pieces.map((p) => p.text).join(''),
+async function complete(r: CompletionRequest, head: object, run: Run): Promise<object> {
+  const pieces = new Map<number, Piece[]>();
+  const finish = new Map<number, FinishReason>();
+  const of = (i: number) => pieces.get(i) ?? pieces.set(i, []).get(i)!;
+  const usage = await run((e) => {
+    if (e.kind === 'echo') of(e.index).push(...e.pieces);
+    else if (e.kind === 'piece') of(e.index).push(e.piece);
+    else if (e.kind === 'choice-done') finish.set(e.index, e.finishReason);
+  });
+  const choices = [...finish.keys()]
+    .sort((a, b) => a - b)
+    .map((index) => ({
+      text: of(index)
+        .map((p) => p.text)
+        .join(''),
       index,
-      logprobs: r.logprobs == null ? null : logProbsOf(ensemble, pieces, 0, r.logprobs),
-      finish_reason: finishReason,
-    });
-  }
-  return { ...head, choices, usage: usageOf(job, generated) };
+      logprobs: r.logprobs == null ? null : logProbsOf(of(index), 0, r.logprobs),
+      finish_reason: finish.get(index)!,
+    }));
+  return { ...head, choices, usage };
 }
 
-async function streamCompletion(job: Job, head: object): Promise<void> {
-  const { r, ensemble, ctx, state } = job;
+async function streamCompletion(
+  r: CompletionRequest,
+  head: object,
+  run: Run,
+  ctx: RequestContext,
+  state: ServerState,
+): Promise<void> {
   const { res } = ctx;
   ctx.reply.hijack();
   startEventStream(res);
+  const offsets = new Map<number, number>();
+  // The worker does not wait for the socket: Node buffers what the client has not read yet.
   const chunk = (
     index: number,
     text: string,
-    pieces: Piece[] | null,
+    logprobs: LogProbs | null,
     finish: FinishReason | null,
   ) =>
-    writeData(res, {
+    void writeData(res, {
       ...head,
-      choices: [
-        {
-          text,
-          index,
-          logprobs:
-            pieces && r.logprobs != null ? logProbsOf(ensemble, pieces, 0, r.logprobs) : null,
-          finish_reason: finish,
-        },
-      ],
+      choices: [{ text, index, logprobs, finish_reason: finish }],
     });
   try {
-    let generated = 0;
-    for (const { prompt, index } of choicesOf(r)) {
-      let offset = 0;
-      if (r.echo) {
-        const pieces = await promptPieces(job, prompt);
-        await chunk(index, prompt, r.logprobs == null ? null : pieces, null);
-        offset = prompt.length;
+    const usage = await run((e) => {
+      if (ctx.signal.aborted) return;
+      if (e.kind === 'echo') {
+        const text = e.pieces.map((p) => p.text).join('');
+        chunk(e.index, text, r.logprobs == null ? null : logProbsOf(e.pieces, 0, r.logprobs), null);
+        offsets.set(e.index, text.length);
+      } else if (e.kind === 'piece') {
+        const offset = offsets.get(e.index) ?? 0;
+        const lp = r.logprobs == null ? null : logProbsOf([e.piece], offset, r.logprobs);
+        chunk(e.index, e.piece.text, lp, null);
+        offsets.set(e.index, offset + e.piece.text.length);
+      } else if (e.kind === 'choice-done') {
+        chunk(e.index, '', null, e.finishReason);
       }
-      const { count, finishReason } = await generateChoice(job, prompt, index, async (p) => {
-        const lp = r.logprobs == null ? null : logProbsOf(ensemble, [p], offset, r.logprobs);
-        offset += p.text.length;
-        await writeData(res, {
-          ...head,
-          choices: [{ text: p.text, index, logprobs: lp, finish_reason: null }],
-        });
-      });
-      generated += count;
-      await chunk(index, '', null, finishReason);
-    }
-    if (r.stream_options?.include_usage) {
-      await writeData(res, { ...head, choices: [], usage: usageOf(job, generated) });
-    }
+    });
+    if (r.stream_options?.include_usage) await writeData(res, { ...head, choices: [], usage });
     await writeData(res, '[DONE]');
   } catch (err) {
-    ctx.stats.aborted = err instanceof CbtmError && err.code === 'E_ABORTED';
+    ctx.stats.aborted = ctx.signal.aborted;
     if (!res.destroyed)
       await writeData(res, toHttpError(err, state.force.aborted, state.log).toBody());
   }
@@ -233,16 +128,38 @@ async function streamCompletion(job: Job, head: object): Promise<void> {
 }
 
 /**
- * `POST /v1/completions`: OpenAI's completions API on a served model. Choices are generated one
- * after another in the server's queue; choice `i` uses seed `seed + i` (a random seed when the
- * request has none). `logprobs` are the mixture's, before sampling's temperature and top-p.
+ * `POST /v1/completions`: OpenAI's completions API on a served model. The whole request is one
+ * task of the model worker, its choices generated one after another; choice `i` uses seed
+ * `seed + i` (a random seed when the request has none). `logprobs` are the mixture's, before
+ * sampling's temperature and top-p.
  */
 export const completions: Handler = async (body, ctx, state) => {
   const r = body as CompletionRequest;
-  const ensemble = modelFor(state, r.model);
+  modelFor(state, r.model);
+  const prompts = typeof r.prompt === 'string' ? [r.prompt] : r.prompt;
+  checkRequestTokens(
+    state,
+    prompts.length * r.n * r.max_tokens,
+    `${prompts.length} prompt${prompts.length === 1 ? '' : 's'} × n ${r.n} × max_tokens ${r.max_tokens}`,
+    'max_tokens',
+  );
   // Refuse a bad mixing rule before any work or any streamed byte.
-  mixingOptions(state, r);
-  const job: Job = { r, ensemble, ctx, state, seed: r.seed ?? randomInt(2 ** 31) };
+  const task: CompletionTask = {
+    op: 'completion',
+    model: r.model,
+    prompts,
+    n: r.n,
+    maxTokens: r.max_tokens,
+    temperature: r.temperature,
+    topP: r.top_p,
+    topK: r.top_k ?? 0,
+    seed: r.seed ?? randomInt(2 ** 31),
+    stop: r.stop,
+    routing: routeOptions(state.defaults, r.routing ?? {}),
+    mixing: mixingOf(state, r),
+    logprobs: r.logprobs ?? null,
+    echo: r.echo,
+  };
   const head = {
     id: `cmpl-${randomUUID().replaceAll('-', '')}`,
     object: 'text_completion',
@@ -250,5 +167,12 @@ export const completions: Handler = async (body, ctx, state) => {
     model: r.model,
   };
   ctx.stats.tokens = 0;
-  return r.stream ? streamCompletion(job, head) : complete(job, head);
+  const run: Run = async (onEvent) =>
+    usageOf(
+      await work<{ promptTokens: number; completionTokens: number }>(state, ctx, task, (e) => {
+        if (e.kind === 'piece') ctx.stats.tokens = (ctx.stats.tokens ?? 0) + 1;
+        onEvent(e);
+      }),
+    );
+  return r.stream ? streamCompletion(r, head, run, ctx, state) : complete(r, head, run);
 };

@@ -1,80 +1,56 @@
 import type { IncomingMessage } from 'node:http';
-import { setImmediate as yieldToEventLoop } from 'node:timers/promises';
-import { CbtmError } from '@cbtm/core';
 import type { GeneratedToken } from '@cbtm/ensemble';
 import type { GenerateRequest } from '../request-schemas.js';
 import { startEventStream, writeEvent } from '../sse.js';
 import { toHttpError } from '../to-http-error.js';
+import type { FinishReason, GenerateTask } from '../worker-protocol.js';
 import {
+  checkRequestTokens,
   type Handler,
-  mixingOptions,
+  mixingOf,
   type RequestContext,
   routeOptions,
   type ServerState,
+  work,
 } from './handler.js';
-
-type FinishReason = 'length' | 'stop';
 
 function wantsStream(req: IncomingMessage, body: GenerateRequest): boolean {
   return body.stream || /\btext\/event-stream\b/.test(req.headers.accept ?? '');
 }
 
-/** Generates in the server's queue, calling `onToken` for each token; counts them in `stats`. */
-function generateTokens(
-  r: GenerateRequest,
-  { signal, stats }: RequestContext,
+/** Generates in the model worker, calling `onToken` for each token as it is posted; counts them in `stats`. */
+async function generateTokens(
+  task: GenerateTask,
+  ctx: RequestContext,
   state: ServerState,
-  onToken: (t: GeneratedToken) => Promise<void> | void,
+  onToken: (t: GeneratedToken) => void,
 ): Promise<FinishReason> {
-  const { ensemble, queue, defaults } = state;
-  const routing = routeOptions(defaults, r.routing ?? {});
-  const mix = mixingOptions(state, r);
-  return queue.run(async () => {
-    let count = 0;
-    stats.tokens = 0;
-    for await (const t of ensemble.generate(r.prompt, {
-      maxTokens: r.maxTokens,
-      temperature: r.temperature,
-      topP: r.topP,
-      topK: r.topK,
-      seed: r.seed,
-      stop: r.stop,
-      routing,
-      ...mix,
-      signal,
-    })) {
-      count += 1;
-      stats.tokens = count;
-      await onToken(t);
-      // Expert passes can resolve without leaving the microtask queue; yield to the event
-      // loop so each event reaches the socket now and a disconnect is noticed.
-      await yieldToEventLoop();
-    }
-    // Generation yields every token it samples unless end-of-document or a stop string ends it.
-    return count === r.maxTokens ? 'length' : 'stop';
+  ctx.stats.tokens = 0;
+  const { finishReason } = await work<{ finishReason: FinishReason }>(state, ctx, task, (e) => {
+    if (e.kind !== 'token' || ctx.signal.aborted) return;
+    ctx.stats.tokens = (ctx.stats.tokens ?? 0) + 1;
+    onToken(e.token);
   });
+  return finishReason;
 }
 
 /** Streams one `token` event per token and a final `done` (or `error`) event. */
-async function streamTokens(
-  r: GenerateRequest,
-  ctx: RequestContext,
-  state: ServerState,
-): Promise<void> {
+async function streamTokens(task: GenerateTask, ctx: RequestContext, state: ServerState) {
   const { res, stats } = ctx;
   ctx.reply.hijack();
   startEventStream(res);
   let text = '';
   let count = 0;
   try {
-    const finishReason = await generateTokens(r, ctx, state, async (t) => {
+    const finishReason = await generateTokens(task, ctx, state, (t) => {
       text += t.token;
       count += 1;
-      await writeEvent(res, 'token', t);
+      // The worker does not wait for the socket: Node buffers what the client has not read yet.
+      void writeEvent(res, 'token', t);
     });
     await writeEvent(res, 'done', { text, count, finishReason });
   } catch (err) {
-    stats.aborted = err instanceof CbtmError && err.code === 'E_ABORTED';
+    stats.aborted = ctx.signal.aborted;
     if (!res.destroyed) {
       const e = toHttpError(err, state.force.aborted, state.log);
       await writeEvent(res, 'error', e.toBody().error);
@@ -89,9 +65,22 @@ async function streamTokens(
  */
 export const generate: Handler = async (body, ctx, state) => {
   const r = body as GenerateRequest;
-  if (wantsStream(ctx.req, r)) return streamTokens(r, ctx, state);
+  checkRequestTokens(state, r.maxTokens, `maxTokens is ${r.maxTokens}`, 'maxTokens');
+  const task: GenerateTask = {
+    op: 'generate',
+    prompt: r.prompt,
+    maxTokens: r.maxTokens,
+    temperature: r.temperature,
+    topP: r.topP,
+    topK: r.topK,
+    seed: r.seed,
+    stop: r.stop,
+    routing: routeOptions(state.defaults, r.routing ?? {}),
+    mixing: mixingOf(state, r),
+  };
+  if (wantsStream(ctx.req, r)) return streamTokens(task, ctx, state);
   const tokens: GeneratedToken[] = [];
-  const finishReason = await generateTokens(r, ctx, state, (t) => {
+  const finishReason = await generateTokens(task, ctx, state, (t) => {
     tokens.push(t);
   });
   return { text: tokens.map((t) => t.token).join(''), tokens, finishReason };

@@ -1,35 +1,46 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Ensemble, MixingRule } from '@cbtm/ensemble';
+import type { MixingRule } from '@cbtm/ensemble';
 import type { RouteOptions } from '@cbtm/route';
 import type { FastifyReply } from 'fastify';
 import type { z } from 'zod';
 import { HttpError } from '../http-error.js';
+import type { ModelThread } from '../model-thread.js';
 import {
   type completionRequestSchema,
   firstIssue,
   type generateRequestSchema,
+  type routeRequestSchema,
+  type scoreRequestSchema,
 } from '../request-schemas.js';
-import type { SerialQueue } from '../serial-queue.js';
+import type { WorkQueue } from '../work-queue.js';
+import type { Task, TaskEvent } from '../worker-protocol.js';
 
-/** What every handler shares: the loaded ensemble and the queue its work goes through. */
+/** What every handler shares: the model worker and the queue its work goes through. */
 export interface ServerState {
   /** The run directory, for the server's own use: no response may show it. */
   readonly dir: string;
-  /** The c-BTM ensemble (of `/v1/route`, `/v1/score`, `/v1/generate`). */
-  readonly ensemble: Ensemble;
-  /** The models of `/v1/models` and `/v1/completions`, by id: `cbtm`, and `dense` when the run has it. */
-  readonly models: ReadonlyMap<string, Ensemble>;
+  /** The model worker threads, each with its own copy of the ensemble (and dense baseline); one per queue slot. */
+  readonly threads: readonly ModelThread[];
+  /** Experts of the c-BTM ensemble. */
+  readonly k: number;
+  /** The models of `/v1/models` and `/v1/completions`: `cbtm`, and `dense` when the run has it. */
+  readonly models: readonly string[];
   /** When the server started, in seconds since 1970 (the models' `created`). */
   readonly created: number;
   /** The tensor backend the experts run on. */
   readonly backend: string;
-  readonly queue: SerialQueue;
+  readonly queue: WorkQueue;
   /** Routing used when a request does not say. */
   readonly defaults: RouteOptions;
   /** Mixing rule used when a request does not say. */
   readonly mixing: MixingRule;
-  /** The cached prior over experts, when the server has one. */
-  readonly prior?: readonly number[];
+  /** Whether the worker holds a cached prior over experts. */
+  readonly hasPrior: boolean;
+  /** Most tokens one request may generate, all its choices together. */
+  readonly maxRequestTokens: number;
+  /** The `/v1/route` and `/v1/score` body schemas, bounded by `maxTextChars`. */
+  readonly routeSchema: ReturnType<typeof routeRequestSchema>;
+  readonly scoreSchema: ReturnType<typeof scoreRequestSchema>;
   /** The `/v1/generate` body schema, bounded by `maxGenerateTokens`. */
   readonly generateSchema: ReturnType<typeof generateRequestSchema>;
   /** The `/v1/completions` body schema, bounded by `maxGenerateTokens`. */
@@ -58,8 +69,26 @@ export interface RequestContext {
   readonly reply: FastifyReply;
   /** Path parameters (`id` of `/v1/models/:id`). */
   readonly params: Readonly<Record<string, string>>;
-  /** Aborts when the client goes away or the server is forced down. */
+  /** Aborts when the client goes away, the request times out or the server is forced down. */
   readonly signal: AbortSignal;
+}
+
+/**
+ * Runs `task` in a free model worker once the requests queued before it have started; `onEvent` gets
+ * its events (tokens) as the worker produces them. Rejects at once with the reason of
+ * `ctx.signal` when it aborts (the worker then stops at its next check), and with a
+ * `QueueFullError` when the queue is full.
+ */
+export function work<R>(
+  state: ServerState,
+  ctx: Pick<RequestContext, 'signal'>,
+  task: Task,
+  onEvent?: (e: TaskEvent) => void,
+): Promise<R> {
+  return state.queue.run(
+    (signal, slot) => state.threads[slot]!.run<R>(task, signal, onEvent),
+    ctx.signal,
+  );
 }
 
 /**
@@ -94,13 +123,13 @@ export function routeOptions(
   };
 }
 
-/** The request's mixing rule (or the server's), with the server's prior when it has one. */
-export function mixingOptions(
-  state: Pick<ServerState, 'mixing' | 'prior'>,
+/** The request's mixing rule (or the server's); a 400 when it needs a prior the server lacks. */
+export function mixingOf(
+  state: Pick<ServerState, 'mixing' | 'hasPrior'>,
   req: { mixing?: MixingRule | undefined },
-): { mixing: MixingRule; prior?: readonly number[] } {
+): MixingRule {
   const mixing = req.mixing ?? state.mixing;
-  if (mixing === 'cached-prior' && state.prior === undefined) {
+  if (mixing === 'cached-prior' && !state.hasPrior) {
     throw new HttpError(
       400,
       'invalid_request',
@@ -108,5 +137,22 @@ export function mixingOptions(
       'mixing',
     );
   }
-  return { mixing, ...(state.prior ? { prior: state.prior } : {}) };
+  return mixing;
+}
+
+/** A 400 when a request would generate more than `maxRequestTokens` tokens. */
+export function checkRequestTokens(
+  state: Pick<ServerState, 'maxRequestTokens'>,
+  total: number,
+  how: string,
+  field: string,
+): void {
+  if (total > state.maxRequestTokens) {
+    throw new HttpError(
+      400,
+      'invalid_request',
+      `This request could generate ${total} tokens (${how}); the limit is ${state.maxRequestTokens} per request (maxRequestTokens, --max-request-tokens). Ask for fewer tokens or choices.`,
+      field,
+    );
+  }
 }

@@ -10,7 +10,7 @@ function modelObject(id: string, state: ServerState) {
 export const listModels: Handler = async (_body, _ctx, state) => {
   return {
     object: 'list',
-    data: [...state.models.keys()].map((id) => modelObject(id, state)),
+    data: state.models.map((id) => modelObject(id, state)),
   };
 };
 
@@ -21,16 +21,14 @@ export const retrieveModel: Handler = async (_body, { params }, state) => {
   return modelObject(id, state);
 };
 
-/** The ensemble served as model `id`, or a 404 naming the ones there are. */
-export function modelFor(state: ServerState, id: string) {
-  const ensemble = state.models.get(id);
-  if (!ensemble) {
+/** Checks that model `id` is served here, or throws a 404 naming the ones there are. */
+export function modelFor(state: ServerState, id: string): void {
+  if (!state.models.includes(id)) {
     throw new HttpError(
       404,
       'model_not_found',
-      `The model ${JSON.stringify(id)} does not exist here. This server has ${[...state.models.keys()].map((m) => JSON.stringify(m)).join(' and ')} (GET /v1/models).`,
+      `The model ${JSON.stringify(id)} does not exist here. This server has ${state.models.map((m) => JSON.stringify(m)).join(' and ')} (GET /v1/models).`,
       'model',
     );
   }
-  return ensemble;
 }

@@ -1,0 +1,93 @@
+/**
+ * The model worker thread's entry: loads the run once, then runs the tasks the main thread sends,
+ * one at a time, posting each task's events and its answer (or error) back. The HTTP server on the
+ * main thread stays responsive whatever the models are doing.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { AbortError } from '@cbtm/core';
+import type { Ensemble } from '@cbtm/ensemble';
+import {
+  type FromWorker,
+  serializeError,
+  type ToWorker,
+  type WorkerInit,
+} from './worker-protocol.js';
+import { runTask } from './worker-tasks.js';
+
+const port = parentPort!;
+const init = workerData as WorkerInit;
+const cancel = new Int32Array(init.cancel);
+const post = (m: FromWorker) => port.postMessage(m);
+const log = (line: string) => post({ type: 'log', line });
+
+/**
+ * A signal for task `id` that also fires when the main thread writes `id` into the shared cancel
+ * cell. The ensemble reads `signal.aborted` between expert passes, often without yielding to the
+ * event loop, so a cancel posted as a message could wait until the task had finished anyway.
+ */
+function taskSignal(id: number): AbortSignal {
+  const ac = new AbortController();
+  const signal = ac.signal;
+  const nativeAborted = Object.getOwnPropertyDescriptor(AbortSignal.prototype, 'aborted')!.get!;
+  Object.defineProperty(signal, 'aborted', {
+    get() {
+      if (!nativeAborted.call(signal) && Atomics.load(cancel, 0) === id) {
+        ac.abort(new AbortError('The request was cancelled.'));
+      }
+      return nativeAborted.call(signal);
+    },
+  });
+  return signal;
+}
+
+async function main(): Promise<void> {
+  const { loadRun } = await import('@cbtm/ensemble/node');
+  const run = await loadRun(init.runDir, {
+    maxLoadedExperts: init.maxLoadedExperts,
+    ...(init.backend ? { backend: init.backend } : {}),
+    log,
+  });
+  let prior = init.prior;
+  if (init.priorDocuments !== undefined) {
+    try {
+      prior = Array.from(
+        await run.cbtm.estimatePrior(init.priorDocuments, {
+          ...(init.priorMaxDocuments !== undefined ? { maxDocuments: init.priorMaxDocuments } : {}),
+        }),
+      );
+    } catch (err) {
+      await run.dispose();
+      throw err;
+    }
+  }
+  const models = new Map<string, Ensemble>([
+    ['cbtm', run.cbtm],
+    ...(run.dense ? ([['dense', run.dense]] as const) : []),
+  ]);
+  const loaded = { models, ...(prior ? { prior } : {}) };
+
+  port.on('message', (m: ToWorker) => {
+    if (m.type === 'dispose') {
+      // Exiting ends this thread only; the main thread waits for its exit event.
+      void run.dispose().finally(() => process.exit(0));
+      return;
+    }
+    const { id, task } = m;
+    runTask(loaded, task, taskSignal(id), (event) => post({ type: 'event', id, event })).then(
+      (value) => post({ type: 'done', id, value }),
+      (err: unknown) => post({ type: 'failed', id, error: serializeError(err) }),
+    );
+  });
+  post({
+    type: 'ready',
+    k: run.cbtm.k,
+    backend: run.backend,
+    models: [...models.keys()],
+    hasPrior: prior !== undefined,
+  });
+}
+
+main().catch((err: unknown) => {
+  post({ type: 'init-failed', error: serializeError(err) });
+  port.close();
+});
