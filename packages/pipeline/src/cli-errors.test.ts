@@ -106,6 +106,29 @@ describe('bad inputs give one line and a non-zero exit', () => {
     expectOneLineError(run, /--k: field "cluster\.k" must be an integer ≥ 1, got 0/);
   });
 
+  it('a bad --top-k or serve limit, before any run is opened', async () => {
+    for (const [args, pattern] of [
+      [
+        ['generate', '--run', 'x', '-p', 'a', '--top-k', '1.5'],
+        /'--top-k <k>' argument '1\.5' is invalid\. expected an integer ≥ 1 or "all"/,
+      ],
+      [['eval', '--run', 'x', '--top-k', '1,two'], /such as 1,2,all\), got "1,two"/],
+      [
+        ['serve', '--run', 'x', '--workers', '0'],
+        /'--workers <n>' argument '0' is invalid\. expected an integer ≥ 1/,
+      ],
+      [['serve', '--run', 'x', '--max-queue', '-1'], /'--max-queue <n>' argument '-1' is invalid/],
+      [
+        ['serve', '--run', 'x', '--request-timeout', 'soon'],
+        /'--request-timeout <ms>' argument 'soon' is invalid/,
+      ],
+    ] as const) {
+      const run = await runBin([...args]);
+      expect(run.code, args.join(' ')).toBe(EXIT_CODES.usage);
+      expectOneLineError(run, pattern);
+    }
+  });
+
   it('a run directory from another format version', async () => {
     const runDir = join(dir, 'future');
     await mkdir(runDir, { recursive: true });

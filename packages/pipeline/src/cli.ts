@@ -329,6 +329,31 @@ export function createProgram(ctx: CommandContext): Command {
     .option('--backend <name>', 'tensor backend: auto, tensorflow-gpu, tensorflow, wasm, cpu')
     .option('--max-tokens <n>', 'most tokens one /v1/generate request may ask for', positiveInt)
     .option('--max-body-bytes <n>', 'largest request body in bytes', positiveInt)
+    .option(
+      '--max-request-tokens <n>',
+      'most tokens one request may generate, all its prompts and choices together (default 4096)',
+      positiveInt,
+    )
+    .option(
+      '--max-text-chars <n>',
+      'longest text or prompt a request may send, in characters (default 16384)',
+      positiveInt,
+    )
+    .option(
+      '--workers <n>',
+      'model worker threads, each with its own copy of the ensemble and one request at a time (default 1)',
+      positiveInt,
+    )
+    .option(
+      '--max-queue <n>',
+      'requests that may wait for a worker; past it the server answers 429 with Retry-After (default 32)',
+      nonNegativeInt,
+    )
+    .option(
+      '--request-timeout <ms>',
+      'longest a request may take before it is stopped with 504, in ms; 0: no limit (default 120000)',
+      nonNegativeInt,
+    )
     .addOption(mixingOption())
     .option(...priorCorpusOption)
     .option(...priorDocsOption)
