@@ -81,7 +81,7 @@ describe('resolveConfig', () => {
         evalTokens: 4096,
         checkpointEvery: 50,
         workers: 2,
-        seedThreads: 1,
+        seedThreads: 2,
         backend: 'auto',
       },
       baselines: {

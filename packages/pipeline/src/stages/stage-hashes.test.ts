@@ -44,10 +44,10 @@ describe('stage config hashes', () => {
       cluster: '633767449092cbb2f1e15802110317c7c2b271993c8af874f5b9280f11a17bd3',
       shard: '647a2e0541a39c8ca878e9a0b96588c3cdce0b500bd9c7f4a2db12398dbaee6a',
       tokenizer: '9660130aa2f2dbdf496bb4e72fd8930ff400a2e8615c9b5c51023a9c10da83c7',
-      seed: '4e3b59c86692493bd4df28f68b903e8867f96bf2e233c20c2f2f545e1d38361f',
-      experts: '5a6a7cc183d73033c1be884e061653ed5d1df24be71a68df6cf88aaae2c2e23f',
-      dense: '5a6a7cc183d73033c1be884e061653ed5d1df24be71a68df6cf88aaae2c2e23f',
-      random: '4d76e2e6a7882f60632a324568e2ff26011559434f9a0d748abac2e8bc711e00',
+      seed: 'd736900cf5c884e8a89660ddfe74e2ce3a9f39e2c5c9ac9633469980bbc37cef',
+      experts: '4246c9ab7ff0e35238e6e9f5dd82bb9afc3601f8b7e78e595c9967c397371fca',
+      dense: '4246c9ab7ff0e35238e6e9f5dd82bb9afc3601f8b7e78e595c9967c397371fca',
+      random: '8300aad8630cdcbeeb31f4f6471fdd879df505da60da7acc6845e85b8ee52b23',
       router: '6aafab63f53ccc1b39d49875c28b6fc7b548df5b6d048dd4432f7e0975ad09e3',
     });
   });
@@ -64,28 +64,28 @@ describe('stage config hashes', () => {
       cluster: '23c6495de5ac4c13b38c9123bd8bdd29bb239f56a7863e9b93ceb97eab66ebd8',
       shard: '23d3a760e612e8e3e0043494afe95aab767baf910d439c0a808b8320d2e58bd8',
       tokenizer: '36617382e4298f890c23b1fd37d15972b77b336651c0f2bec95beb3c3bf5201c',
-      seed: '2fabfed3df594e258a3387588368b07445d188a155d6fc9698e685ff5afeae86',
-      experts: '1d1be4a2b481afb7ea0311d6b92a5c14dad591876f7a6c0c2d82aa14bc1f6925',
-      dense: '1d1be4a2b481afb7ea0311d6b92a5c14dad591876f7a6c0c2d82aa14bc1f6925',
-      random: '3e468073666d25b3294d6bcc2eb9d4990c9015ea73c734a41249d150fd658c44',
+      seed: 'ea9c2e0853e8ad9ebc8d2693b74e46ced803b1f4c25c22ad84084709df975376',
+      experts: 'd2f5e987d944d5ebd35ac8e9b0d2d1b988679e65aad86acaf2951ec308f97175',
+      dense: 'd2f5e987d944d5ebd35ac8e9b0d2d1b988679e65aad86acaf2951ec308f97175',
+      random: 'b88e2ecbea9473faf2f5389c3bc5b354e5c74c68e9e6684c84f990706e7ac52a',
       router: 'd9462629ce9ce933aeb1cc00522cbadb99a9cd364235b33aba4556afd317c53a',
     });
   });
 
-  it('change for the seed and what branches from it when the seed trains on 2 threads', async () => {
+  it("change for the seed and what branches from it with the seed's thread count", async () => {
     const base = await stageHashes({ embed: { dimension: 24 }, cluster: { k: 5 }, seed: 3 });
     const same = await stageHashes({
       embed: { dimension: 24 },
       cluster: { k: 5 },
       seed: 3,
-      train: { seedThreads: 1 },
+      train: { seedThreads: 2 },
     });
     expect(same).toEqual(base);
     const two = await stageHashes({
       embed: { dimension: 24 },
       cluster: { k: 5 },
       seed: 3,
-      train: { seedThreads: 2 },
+      train: { seedThreads: 1 },
     });
     const changed = (Object.keys(base) as (keyof typeof base)[]).filter((s) => base[s] !== two[s]);
     expect(changed).toEqual(['seed', 'experts', 'dense', 'random']);
@@ -108,11 +108,11 @@ describe('stage config hashes', () => {
       cluster: '1539e7f410a5d66c0a8ddd08c492ea1224c47674e7d65fe1249f2506e498ee2c',
       shard: 'fca3feb597b0f018cc856b3acd2acafca27ae831fdb9c26e0f66f5be283bc351',
       tokenizer: '8195d9937cf9418004ae1d2bd6372c356b5af05674f04ed7977d6b33f36b4836',
-      seed: '79dc55936a1b9804afc92a3b8e20f6ac904ea1f757e661b1179d0c09df42d1ac',
-      experts: '21719ce8fd76615b637429b88bd748d62468839756075b347492fdeef76a7a72',
+      seed: '30be7bb892fda307e0e6b01f2838f7800cceac0d96b9de3162120dd997f67596',
+      experts: '5891954ad08577a82e2b18df8a042e264b13b5ca66b7752eba75bce9e3a4104c',
       // Disabled: no hash.
       dense: '',
-      random: '9ceb9dad9e427972b3b7bf90526c86f6c291b42e80b48bea2209b2221a33eb0f',
+      random: '2e9d5897c58f1ede0488479121e3c64f43b96da646195e0262c3410d3e969558',
       router: '9625c64a1ff4712831133a9be3a3793e3e6c24c4975ebfe0ff622db679687237',
     });
   });
