@@ -22,7 +22,7 @@ import { formatResultsTable } from '../results.js';
 import { runStages, stageContext } from '../run-pipeline.js';
 import { clusterTopTerms } from '../stages/cluster.js';
 import type { ClusterMetricsFile } from '../stages/cluster-files.js';
-import { branchSettings, trainSettings } from '../stages/training.js';
+import { runTrainOptions } from '../stages/training.js';
 import { openExistingRun, rendererFor } from './shared.js';
 
 /** How a new expert starts: BTM's weighted average of the nearest experts, or the run's seed. */
@@ -395,14 +395,8 @@ async function prepareAddition(p: PrepareInput): Promise<void> {
   }
   if (tasks.length > 0) {
     await train.trainExperts(tasks, {
-      tokenizer: layout.tokenizer,
+      ...runTrainOptions(config, layout),
       resultsFile: join(work, 'train-results.json'),
-      modelConfig: config.model,
-      train: trainSettings(config),
-      branch: branchSettings(config),
-      workers: config.train.workers,
-      seed: config.seed,
-      backend: config.train.backend,
       log: renderer.log,
       signal,
       onProgress,

@@ -190,6 +190,23 @@ export function branchSettings(config: CbtmConfig) {
   };
 }
 
+/**
+ * The part of `trainExperts`' options a run config decides: model shape, training and branch
+ * settings, workers, seed and backend. The training stages and `cbtm add-expert` both train
+ * with it, so an added expert trains exactly as the run's own did.
+ */
+export function runTrainOptions(config: CbtmConfig, layout: RunLayout) {
+  return {
+    tokenizer: layout.tokenizer,
+    modelConfig: config.model,
+    train: trainSettings(config),
+    branch: branchSettings(config),
+    workers: config.train.workers,
+    seed: config.seed,
+    backend: config.train.backend,
+  };
+}
+
 /** Options of {@link runTrainingStages}. */
 export interface TrainingOptions {
   /** Train only these experts (`cbtm train --expert J`); the stage is marked done only once every expert is. */
@@ -269,14 +286,8 @@ async function trainStageModels(
         : {}),
     });
     await train.trainExperts(tasks, {
-      tokenizer: layout.tokenizer,
+      ...runTrainOptions(config, layout),
       resultsFile: layout.trainResults,
-      modelConfig: config.model,
-      train: trainSettings(config),
-      branch: branchSettings(config),
-      workers: config.train.workers,
-      seed: config.seed,
-      backend: config.train.backend,
       log: ctx.log,
       ...(ctx.signal ? { signal: ctx.signal } : {}),
       ...(ctx.onProgress ? { onProgress: ctx.onProgress } : {}),
