@@ -23,4 +23,5 @@ export {
   progressReporter,
 } from './progress.js';
 export { deriveSeed, Rng } from './rng.js';
+export { slidingWindowStart } from './sliding-window.js';
 export { stableStringify } from './stable-stringify.js';

@@ -1,27 +1,19 @@
-import { InvalidArgumentError } from '@cbtm/core';
+import { InvalidArgumentError, slidingWindowStart } from '@cbtm/core';
 import type { ExpertStepBatcher } from './expert-step-batcher.js';
 import type { ExpertDecoder, ExpertModel } from './types.js';
 
 /**
- * Where an expert's window starts in a text of `length` tokens: the policy of `@cbtm/train`'s
- * `slidingWindowStart` (0 while the text fits, else the smallest multiple of `slideStride`
- * that leaves at most `contextLength` tokens). Restated here so the main entry does not load
- * TensorFlow.js; a test checks that the two agree.
+ * Where an expert's window starts in a text of `length` tokens: `@cbtm/core`'s
+ * `slidingWindowStart`, the policy `@cbtm/train`'s decoders follow too (0 while the text fits,
+ * else the smallest multiple of `slideStride` that leaves at most `contextLength` tokens).
  *
  * @example
  * ```ts
  * windowStart(130, 128, 1); // 2
  * ```
  */
-export function windowStart(length: number, contextLength: number, slideStride = 1): number {
-  if (!Number.isInteger(slideStride) || slideStride < 1 || slideStride > contextLength) {
-    throw new InvalidArgumentError(
-      `slideStride must be an integer in [1, contextLength = ${contextLength}], got ${slideStride}.`,
-    );
-  }
-  if (length <= contextLength) return 0;
-  return Math.ceil((length - contextLength) / slideStride) * slideStride;
-}
+export const windowStart: (length: number, contextLength: number, slideStride?: number) => number =
+  slidingWindowStart;
 
 /**
  * Options of {@link ExpertDecoders}.
