@@ -192,8 +192,11 @@ describe('never stalled: the model runs in a worker thread', () => {
     await until(() => strictServed.filter((r) => r.path === '/v1/generate').length === 2);
     const records = strictServed.filter((r) => r.path === '/v1/generate');
     expect(records.every((r) => r.aborted && r.status === 504)).toBe(true);
-    // One ran and was cut short; the other never reached the worker.
-    expect(records.map((r) => r.tokens ?? 0).sort((a, b) => a - b)[0]).toBe(0);
+    // One ran and was cut short at its deadline. The other waited: both have the same timeout
+    // and arrived together, so its deadline is at most a few ms after the first's, and it either
+    // never reached the worker or was cut a step or two after it started.
+    const [fewer, more] = records.map((r) => r.tokens ?? 0).sort((a, b) => a - b);
+    expect(fewer!).toBeLessThan(more!);
     expect(Math.max(...records.map((r) => r.tokens ?? 0))).toBeLessThan(1000);
     await until(async () => (await health(strict)).queued === 0, 2000);
 
