@@ -264,6 +264,38 @@ describe('Ensemble.generate', () => {
     }
   });
 
+  it('reports the hand-mixed log-probabilities of each sampled token and its top alternatives', async () => {
+    const { ensemble, experts } = makeEnsemble();
+    const opts = { maxTokens: 12, seed: 5, temperature: 0.8, routing: { topK: 2 } };
+    const plain = await collect(ensemble, 'bb b', opts);
+    const steps = await collect(ensemble, 'bb b', { ...opts, logprobs: 3 });
+    // Asking for log-probabilities changes nothing else.
+    expect(steps.map(({ logProb, top, ...rest }) => rest)).toEqual(plain);
+    const ids = tokenizer.encode('bb b');
+    for (const step of steps) {
+      const prev = ids[ids.length - 1]!;
+      // Before the sampling temperature: the mixture itself.
+      const lp = Array.from({ length: tokenizer.vocabSize }, (_, v) =>
+        Math.log(
+          step.experts.reduce(
+            (s, j, i) => s + step.weights[i]! * Math.exp(experts[j]!.logProb(prev, v)),
+            0,
+          ),
+        ),
+      );
+      expect(step.logProb).toBeCloseTo(lp[step.id]!, 6);
+      const order = lp.map((x, v) => [v, x] as const).sort((a, b) => b[1] - a[1] || a[0] - b[0]);
+      expect(step.top!.map(([id]) => id)).toEqual(order.slice(0, 3).map(([v]) => v));
+      step.top!.forEach(([, x], i) => {
+        expect(x).toBeCloseTo(order[i]![1], 6);
+      });
+      ids.push(step.id);
+    }
+    const none = await collect(ensemble, 'bb b', { ...opts, logprobs: 0 });
+    expect(none.every((t) => t.top!.length === 0 && Number.isFinite(t.logProb))).toBe(true);
+    await expect(collect(ensemble, 'a', { logprobs: 1.5 })).rejects.toThrow(/logprobs/);
+  });
+
   it('stops at stop strings, maxTokens and abort', async () => {
     const { ensemble } = makeEnsemble();
     const free = await collect(ensemble, 'a', { maxTokens: 30, seed: 9 });

@@ -13,7 +13,7 @@ import { ExpertDecoders } from './expert-decoders.js';
 import type { ExpertPool } from './expert-pool.js';
 import { ExpertSubsetRouting } from './expert-set.js';
 import type { ExpertStepBatcher } from './expert-step-batcher.js';
-import { mixDistributions, mixSequence } from './mixture.js';
+import { mixDistributions, mixSequence, topLogProbs } from './mixture.js';
 import {
   type MixingRule,
   posteriorWeights,
@@ -226,6 +226,13 @@ export interface GenerateOptions extends SamplingOptions {
    * batch (see {@link ExpertStepBatcher}). Ignored with `cache: false`.
    */
   readonly batcher?: ExpertStepBatcher;
+  /**
+   * Report the mixture's log-probabilities with each token (before the sampling temperature,
+   * top-p and top-k): the chosen token's, and the `logprobs` most likely alternatives (0 for the
+   * chosen token's alone). They come from the step that sampled the token, so they cost no
+   * extra pass (OpenAI's `logprobs`).
+   */
+  readonly logprobs?: number;
   /** Cancels generation; the iterator throws an `AbortError`. */
   readonly signal?: AbortSignal;
 }
@@ -266,6 +273,13 @@ export interface GeneratedToken {
   readonly experts: number[];
   /** Their weights. */
   readonly weights: number[];
+  /** The mixture's log-probability of this token (with {@link GenerateOptions.logprobs}). */
+  readonly logProb?: number;
+  /**
+   * The mixture's most likely tokens at this step, most likely first, as `[id, logProb]`
+   * (with {@link GenerateOptions.logprobs}; ties keep the lower id first).
+   */
+  readonly top?: readonly (readonly [number, number])[];
 }
 
 /**
@@ -624,6 +638,10 @@ export class Ensemble {
    */
   async *generate(prompt: string, options: GenerateOptions = {}): AsyncGenerator<GeneratedToken> {
     const sampling = resolveSamplingOptions(options);
+    const logprobs = options.logprobs;
+    if (logprobs !== undefined && (!Number.isInteger(logprobs) || logprobs < 0)) {
+      throw new InvalidArgumentError(`logprobs must be an integer ≥ 0, got ${logprobs}.`);
+    }
     const maxTokens = options.maxTokens ?? defaultGenerateOptions.maxTokens;
     if (!Number.isInteger(maxTokens) || maxTokens < 0) {
       throw new InvalidArgumentError(`maxTokens must be an integer ≥ 0, got ${maxTokens}.`);
@@ -701,6 +719,9 @@ export class Ensemble {
           id,
           experts: [...route.experts],
           weights: Array.from(route.weights),
+          ...(logprobs !== undefined
+            ? { logProb: mixed[id]!, top: topLogProbs(mixed, logprobs) }
+            : {}),
         };
         emittedText = text.length >= emittedText.length ? text : emittedText;
         const { release, stopped } = stops.push(piece, piece.token);

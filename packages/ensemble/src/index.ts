@@ -45,6 +45,7 @@ export {
   mixDistributions,
   mixLogProb,
   mixSequence,
+  topLogProbs,
 } from './mixture.js';
 export { PerplexityAccumulator, type PerplexityStats, perplexity } from './perplexity.js';
 export {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { logSumExp, mixDistributions, mixLogProb, mixSequence } from './mixture.js';
+import { logSumExp, mixDistributions, mixLogProb, mixSequence, topLogProbs } from './mixture.js';
 
 describe('mixLogProb', () => {
   it('matches a hand-computed two-expert example', () => {
@@ -72,5 +72,35 @@ describe('logSumExp', () => {
     expect(logSumExp([])).toBe(Number.NEGATIVE_INFINITY);
     expect(logSumExp([Number.NEGATIVE_INFINITY])).toBe(Number.NEGATIVE_INFINITY);
     expect(logSumExp([1000, 1000])).toBeCloseTo(1000 + Math.LN2, 12);
+  });
+});
+
+describe('topLogProbs', () => {
+  it('matches a hand-computed example, ties keeping the lower id first', () => {
+    expect(topLogProbs(Float64Array.of(-2, -0.5, -1, -0.5), 2)).toEqual([
+      [1, -0.5],
+      [3, -0.5],
+    ]);
+    expect(topLogProbs([-1, -3], 5)).toEqual([
+      [0, -1],
+      [1, -3],
+    ]);
+    expect(topLogProbs([-1], 0)).toEqual([]);
+    expect(() => topLogProbs([-1], -1)).toThrow(/n ≥ 0/);
+  });
+
+  it('agrees with a full sort on random rows with ties', () => {
+    let seed = 7;
+    const rand = () => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return seed / 2 ** 31;
+    };
+    for (let trial = 0; trial < 50; trial++) {
+      // Values on a coarse grid, so that ties are common.
+      const row = Array.from({ length: 40 }, () => -Math.round(rand() * 8) / 2);
+      const n = Math.floor(rand() * 12);
+      const sorted = row.map((x, v) => [v, x]).sort((a, b) => b[1]! - a[1]! || a[0]! - b[0]!);
+      expect(topLogProbs(row, n)).toEqual(sorted.slice(0, n));
+    }
   });
 });

@@ -164,3 +164,30 @@ export function mixDistributions(
   }
   return out;
 }
+
+/**
+ * The `n` most likely entries of a log-probability row, most likely first, as `[id, logProb]`;
+ * ties keep the lower id first.
+ *
+ * @example
+ * ```ts
+ * topLogProbs(Float64Array.of(-2, -0.5, -1, -0.5), 2); // [[1, -0.5], [3, -0.5]]
+ * ```
+ */
+export function topLogProbs(logProbs: ArrayLike<number>, n: number): [number, number][] {
+  if (!Number.isInteger(n) || n < 0) {
+    throw new InvalidArgumentError(`topLogProbs needs a whole number n ≥ 0, got ${n}.`);
+  }
+  const best: [number, number][] = [];
+  if (n === 0) return best;
+  for (let v = 0; v < logProbs.length; v++) {
+    const lp = logProbs[v]!;
+    if (best.length === n && !(lp > best[n - 1]![1])) continue;
+    // Insert after every entry at least as likely: ids rise within a tie.
+    let i = best.length;
+    while (i > 0 && best[i - 1]![1] < lp) i--;
+    best.splice(i, 0, [v, lp]);
+    if (best.length > n) best.pop();
+  }
+  return best;
+}

@@ -341,7 +341,12 @@ export function createProgram(ctx: CommandContext): Command {
     )
     .option(
       '--workers <n>',
-      'model worker threads, each with its own copy of the ensemble and one request at a time (default 1)',
+      'model worker threads, each with its own copy of the ensemble (default 1)',
+      positiveInt,
+    )
+    .option(
+      '--requests-per-worker <n>',
+      'requests each worker runs at once, their generation steps batched per expert; 1: one at a time (default 8)',
       positiveInt,
     )
     .option(

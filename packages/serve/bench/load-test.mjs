@@ -1,29 +1,25 @@
 // Load test of @cbtm/serve: mixed route, score and completions traffic at fixed rates, on
 // loopback, for a bounded time.
 //
-//   npm run bench -w @cbtm/serve                       # builds, trains a tiny run, 60 s
-//   npm run bench -w @cbtm/serve -- --run runs/demo    # a real run instead
-//   npm run bench -w @cbtm/serve -- --duration 10 --json load.json
+//   npm run bench:load -w @cbtm/serve                       # builds, trains a tiny run, 60 s
+//   npm run bench:load -w @cbtm/serve -- --run runs/demo    # a real run instead
+//   npm run bench:load -w @cbtm/serve -- --duration 10 --json load.json
 //
 // Flags: --run DIR (default: a tiny run trained here, in a temp folder), --duration S (60),
 // --route R, --score R, --completions R (requests/s of each; 20, 4, 2), --max-tokens N (16,
-// per completion), --workers N (model worker threads of the server; 1), --json FILE (also write
-// the results as JSON).
+// per completion), --workers N (model worker threads of the server; 1), --requests-per-worker N
+// (the server's default, 8), --json FILE (also write the results as JSON).
 //
 // The server runs in a child process. One autocannon instance per endpoint runs at its fixed rate, all at once, plus /health at
 // 10 requests/s as the baseline: the HTTP layer alone, measured under the same load. Prints
 // requests/s, errors (non-2xx and socket errors), p50 and p99 latency per endpoint, and each
 // endpoint's p50 as a ratio of /health's. Latencies are corrected for coordinated omission.
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
-import { createServer } from '../dist/index.js';
+import { startServerProcess } from './server-process.mjs';
 
 const { values: flags } = parseArgs({
   options: {
@@ -34,28 +30,11 @@ const { values: flags } = parseArgs({
     completions: { type: 'string', default: '2' },
     'max-tokens': { type: 'string', default: '16' },
     workers: { type: 'string', default: '1' },
+    'requests-per-worker': { type: 'string', default: '8' },
     json: { type: 'string' },
-    // Internal: be the server process (the load comes from another process, so the client's own
-    // work never competes with the server's event loop).
-    serve: { type: 'string' },
   },
 });
 
-if (flags.serve) {
-  const server = await createServer(flags.serve, {
-    port: 0,
-    workers: Number(flags.workers),
-    host: '127.0.0.1',
-    accessLog: false,
-    log: (line) => process.stderr.write(`${line}\n`),
-  });
-  process.stdout.write(
-    `${JSON.stringify({ url: server.url, k: server.ensemble.k, backend: server.backend })}\n`,
-  );
-  process.once('SIGTERM', () => void server.close().then(() => process.exit(0)));
-  await server.closed;
-  process.exit(0);
-}
 const duration = Number(flags.duration);
 const maxTokens = Number(flags['max-tokens']);
 
@@ -76,12 +55,11 @@ if (!runDir) {
   texts = run.docs.slice(0, 8).map((d) => d.text.slice(0, 300));
 }
 
-const serverArgs = ['--serve', runDir, '--workers', flags.workers];
-const child = spawn(process.execPath, [fileURLToPath(import.meta.url), ...serverArgs], {
-  stdio: ['ignore', 'pipe', 'inherit'],
+// The server runs in its own process: the load generator's work never competes with its event loop.
+const server = await startServerProcess(runDir, {
+  workers: Number(flags.workers),
+  requestsPerWorker: Number(flags['requests-per-worker']),
 });
-const [line] = await once(createInterface({ input: child.stdout }), 'line');
-const server = JSON.parse(line);
 process.stderr.write(
   `Serving on ${server.url} (${server.k} experts, ${server.backend}), in its own process; ${duration} s of load…\n`,
 );
@@ -129,8 +107,7 @@ function cannon(e) {
 const started = Date.now();
 const results = await Promise.all(endpoints.map(cannon));
 const load = loadavg()[0];
-child.kill('SIGTERM');
-await once(child, 'exit');
+await server.stop();
 if (root) await rm(root, { recursive: true, force: true });
 
 const health = results[0];
@@ -160,6 +137,7 @@ const report = {
   k: server.k,
   completionMaxTokens: maxTokens,
   workers: Number(flags.workers),
+  requestsPerWorker: Number(flags['requests-per-worker']),
   cpus: `${availableParallelism()} × ${cpus()[0]?.model ?? 'unknown'}`,
   loadAverage1mAtEnd: load,
   node: process.version,
@@ -177,7 +155,7 @@ for (const r of rows) {
   );
 }
 console.log(
-  `\n${duration} s, ${report.cpus}, load average ${load.toFixed(2)} at the end, ${report.backend}, ${report.workers} worker(s), ${report.run}.`,
+  `\n${duration} s, ${report.cpus}, load average ${load.toFixed(2)} at the end, ${report.backend}, ${report.workers} worker(s) × ${report.requestsPerWorker} requests, ${report.run}.`,
 );
 console.log(json(report));
 if (flags.json) await writeFile(flags.json, `${JSON.stringify(report, null, 2)}\n`);

@@ -16,6 +16,9 @@ describe('checkServeOptions', () => {
     expect(bad({ maxRequestTokens: 1.5 })).toThrow(
       'maxRequestTokens must be a positive integer, got 1.5.',
     );
+    expect(bad({ requestsPerWorker: 0 })).toThrow(
+      'requestsPerWorker must be a positive integer, got 0.',
+    );
     expect(bad({ maxQueue: -1 })).toThrow('maxQueue must be an integer ≥ 0, got -1.');
     expect(bad({ requestTimeoutMs: Number.NaN })).toThrow(
       'requestTimeoutMs must be an integer ≥ 0, got NaN.',

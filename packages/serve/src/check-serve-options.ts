@@ -10,6 +10,7 @@ export function checkServeOptions(o: {
   readonly maxTextChars: number;
   readonly maxQueue: number;
   readonly workers: number;
+  readonly requestsPerWorker: number;
   readonly requestTimeoutMs: number;
   readonly mixing: MixingRule;
   readonly prior?: readonly number[];
@@ -48,6 +49,7 @@ export function checkServeOptions(o: {
     'maxRequestTokens',
     'maxTextChars',
     'workers',
+    'requestsPerWorker',
   ] as const) {
     if (!(Number.isInteger(o[name]) && o[name] > 0)) {
       throw new InvalidArgumentError(`${name} must be a positive integer, got ${o[name]}.`);

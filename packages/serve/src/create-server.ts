@@ -9,7 +9,6 @@ import { buildApp } from './app.js';
 import { checkServeOptions } from './check-serve-options.js';
 import type { ServerState } from './handlers/handler.js';
 import { listen } from './listen.js';
-import { ModelThread } from './model-thread.js';
 import {
   completionRequestSchema,
   generateRequestSchema,
@@ -24,12 +23,15 @@ import {
 } from './server-options.js';
 import { shutdown } from './shutdown.js';
 import { WorkQueue } from './work-queue.js';
+import { WorkerPool } from './worker-pool.js';
 
 /**
  * Serves a run's c-BTM ensemble over HTTP (Fastify, JSON), OpenAI-compatible. The ensemble is
- * loaded once, in a model worker thread (or `workers` of them, each with its own copy), which runs
- * requests one at a time in arrival order; the HTTP side stays on the main thread, so `/health` and every refusal answer at once however long a
- * generation runs. Tokens stream from the worker as they are sampled. Endpoints:
+ * loaded once, in a model worker thread (or `workers` of them, each with its own copy), which starts
+ * requests in arrival order and runs up to `requestsPerWorker` at once, batching their generation
+ * steps per expert; the HTTP side stays on the main thread, so `/health` and every refusal answer
+ * at once however long a generation runs. Tokens stream from the worker as they are sampled.
+ * Endpoints:
  *
  * - `GET /v1/models`, `GET /v1/models/{id}`: OpenAI's model list: `cbtm` (the ensemble) and
  *   `dense` when the run has its dense baseline.
@@ -45,7 +47,7 @@ import { WorkQueue } from './work-queue.js';
  *   (or `Accept: text/event-stream`) one `token` event per token and a final `done` event.
  *   A client that disconnects aborts its generation.
  *
- * Never stalled: at most `maxQueue` requests wait for the model (then a 429 with `Retry-After`);
+ * Never stalled: at most `maxQueue` requests wait for a place in a worker (then a 429 with `Retry-After`);
  * a request that takes longer than `requestTimeoutMs` is aborted with a 504; a client that
  * disconnects frees the worker at its next token. Texts longer than `maxTextChars` and requests
  * for more than `maxRequestTokens` tokens are a 400 naming the field.
@@ -104,15 +106,24 @@ export async function createServer(
         }
       : {}),
   };
-  const threads = await startThreads(o.workers, init, log, o.signal);
-  const { k, backend, models, hasPrior } = threads[0]!.info;
-  const queue = new WorkQueue({ slots: threads.length, maxWaiting: o.maxQueue });
+  const workers = await WorkerPool.start(init, {
+    workers: o.workers,
+    concurrency: o.requestsPerWorker,
+    log,
+    ...(o.signal ? { signal: o.signal } : {}),
+  });
+  const { k, backend, models, hasPrior } = workers.info;
+  // Slot s runs on worker s mod workers, so the first requests spread over the workers.
+  const queue = new WorkQueue({
+    slots: workers.size * o.requestsPerWorker,
+    maxWaiting: o.maxQueue,
+  });
   // Aborted when the shutdown grace period is over: every running request stops.
   const force = new AbortController();
   let closing: Promise<void> | undefined;
   const state: ServerState = {
     dir,
-    threads,
+    workers,
     k,
     backend,
     queue,
@@ -137,7 +148,7 @@ export async function createServer(
     policy,
     onRequest,
   });
-  const disposeAll = () => Promise.all(threads.map((t) => t.dispose()));
+  const disposeAll = () => workers.dispose();
   const address = await listen(app, o.port, o.host).catch(async (err: unknown) => {
     await disposeAll();
     throw err;
@@ -195,26 +206,4 @@ async function firstDocuments(
     if ((typeof d === 'string' ? d : d.text).length > 0) out.push(d);
   }
   return out;
-}
-
-/** Starts `n` model workers at once; if one fails to load the run, ends the others and throws. */
-async function startThreads(
-  n: number,
-  init: Parameters<typeof ModelThread.start>[0],
-  log: (line: string) => void,
-  signal: AbortSignal | undefined,
-): Promise<ModelThread[]> {
-  const started = await Promise.allSettled(
-    Array.from({ length: n }, (_, i) =>
-      // One backend line in the log, not one per worker.
-      ModelThread.start(init, i === 0 ? log : () => undefined, signal),
-    ),
-  );
-  const threads = started.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
-  const failed = started.find((s) => s.status === 'rejected');
-  if (failed) {
-    await Promise.all(threads.map((t) => t.dispose()));
-    throw failed.reason;
-  }
-  return threads;
 }

@@ -6,6 +6,7 @@ import type {
   SerializedError,
   Task,
   TaskEvent,
+  ToWorker,
   WorkerInit,
   WorkerReady,
 } from './worker-protocol.js';
@@ -35,6 +36,8 @@ function revive(e: SerializedError): Error {
 
 interface Running {
   readonly id: number;
+  /** Its cancel cell. */
+  readonly cell: number;
   readonly onEvent: ((e: TaskEvent) => void) | undefined;
   readonly resolve: (value: unknown) => void;
   readonly reject: (err: unknown) => void;
@@ -42,20 +45,26 @@ interface Running {
 
 /**
  * The main thread's handle on the model worker: one `worker_threads` Worker that loads the run
- * once and runs one task at a time (the caller's `WorkQueue` keeps it to one).
+ * once and runs up to `concurrency` tasks at once (the caller's `WorkQueue` keeps it to that),
+ * each with its own cancel cell.
  */
 export class ModelThread {
   readonly info: WorkerReady;
+  /** Tasks it runs at once. */
+  readonly concurrency: number;
   readonly #worker: Worker;
   readonly #cancel: Int32Array;
-  #running: Running | undefined;
+  /** Running tasks by id. */
+  readonly #running = new Map<number, Running>();
   #nextId = 1;
   #stopped: Error | undefined;
   #disposed: Promise<void> | undefined;
+  readonly #onStop: ((err: Error) => void)[] = [];
 
   private constructor(worker: Worker, cancel: Int32Array, info: WorkerReady) {
     this.#worker = worker;
     this.#cancel = cancel;
+    this.concurrency = cancel.length;
     this.info = info;
     worker.on('message', (m: FromWorker) => this.#onMessage(m));
     worker.on('error', (err) => this.#fail(err));
@@ -64,13 +73,20 @@ export class ModelThread {
     });
   }
 
-  /** Starts the worker and waits until it has loaded the run; `log` gets its log lines. */
+  /**
+   * Starts the worker and waits until it has loaded the run; `log` gets its log lines. It runs up
+   * to `concurrency` tasks at once.
+   */
   static async start(
     init: Omit<WorkerInit, 'cancel'>,
     log: (line: string) => void,
     signal?: AbortSignal,
+    concurrency = 1,
   ): Promise<ModelThread> {
-    const cancel = new SharedArrayBuffer(4);
+    if (!(Number.isInteger(concurrency) && concurrency > 0)) {
+      throw new RangeError(`concurrency must be a positive integer, got ${concurrency}.`);
+    }
+    const cancel = new SharedArrayBuffer(4 * concurrency);
     const worker = new Worker(workerScript(), {
       workerData: { ...init, cancel } satisfies WorkerInit,
     });
@@ -114,25 +130,53 @@ export class ModelThread {
     return this.#stopped;
   }
 
+  /** Calls `fn` once if the worker stops unexpectedly (it crashed or was killed; not `dispose`). */
+  onStop(fn: (err: Error) => void): void {
+    if (this.#stopped) fn(this.#stopped);
+    else this.#onStop.push(fn);
+  }
+
+  /**
+   * Ends the worker at once, as a crash would: its running tasks reject, and `onStop` listeners
+   * are told. For supervisors (and their tests); `dispose` is the orderly way.
+   */
+  async kill(): Promise<void> {
+    if (this.#stopped || this.#disposed) return;
+    const exited = new Promise<void>((ok) => this.#worker.once('exit', () => ok()));
+    await this.#worker.terminate();
+    await exited;
+  }
+
+  /** Tasks running now. */
+  get running(): number {
+    return this.#running.size;
+  }
+
   /**
    * Runs `task` in the worker; `onEvent` gets its events as the worker posts them. Settles when
    * the worker has finished it: when `signal` aborts, the worker stops at its next check (between
-   * tokens, or between expert passes) and this rejects with an `AbortError`.
+   * tokens, or between expert passes) and this rejects with an `AbortError`. Throws when
+   * `concurrency` tasks are running already.
    */
   run<R>(task: Task, signal?: AbortSignal, onEvent?: (e: TaskEvent) => void): Promise<R> {
     if (this.#stopped) return Promise.reject(this.#stopped);
     if (this.#disposed) return Promise.reject(new AbortError('The model worker is shut down.'));
-    if (this.#running) throw new Error('ModelThread runs one task at a time.');
+    const busy = new Set([...this.#running.values()].map((r) => r.cell));
+    const cell = Array.from({ length: this.concurrency }, (_, i) => i).find((i) => !busy.has(i));
+    if (cell === undefined) {
+      throw new Error(`ModelThread runs at most ${this.concurrency} tasks at once.`);
+    }
     const id = this.#nextId++;
     return new Promise<R>((resolve, reject) => {
-      const onAbort = () => Atomics.store(this.#cancel, 0, id);
+      const onAbort = () => Atomics.store(this.#cancel, cell, id);
       signal?.addEventListener('abort', onAbort, { once: true });
       const cleanup = () => {
         signal?.removeEventListener('abort', onAbort);
-        this.#running = undefined;
+        this.#running.delete(id);
       };
-      this.#running = {
+      this.#running.set(id, {
         id,
+        cell,
         onEvent,
         resolve: (v) => {
           cleanup();
@@ -142,8 +186,8 @@ export class ModelThread {
           cleanup();
           reject(err);
         },
-      };
-      this.#worker.postMessage({ type: 'task', id, task });
+      });
+      this.#worker.postMessage({ type: 'task', id, cell, task } satisfies ToWorker);
       if (signal?.aborted) onAbort();
     });
   }
@@ -163,24 +207,18 @@ export class ModelThread {
   }
 
   #onMessage(m: FromWorker): void {
-    const r = this.#running;
-    switch (m.type) {
-      case 'event':
-        if (r?.id === m.id) r.onEvent?.(m.event);
-        return;
-      case 'done':
-        if (r?.id === m.id) r.resolve(m.value);
-        return;
-      case 'failed':
-        if (r?.id === m.id) r.reject(revive(m.error));
-        return;
-      default:
-        return;
-    }
+    if (m.type !== 'event' && m.type !== 'done' && m.type !== 'failed') return;
+    const r = this.#running.get(m.id);
+    if (!r) return;
+    if (m.type === 'event') r.onEvent?.(m.event);
+    else if (m.type === 'done') r.resolve(m.value);
+    else r.reject(revive(m.error));
   }
 
   #fail(err: Error): void {
-    this.#stopped ??= err;
-    this.#running?.reject(err);
+    if (this.#stopped) return;
+    this.#stopped = err;
+    for (const r of [...this.#running.values()]) r.reject(err);
+    for (const fn of this.#onStop.splice(0)) fn(err);
   }
 }

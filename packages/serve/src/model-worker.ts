@@ -1,7 +1,8 @@
 /**
- * The model worker thread's entry: loads the run once, then runs the tasks the main thread sends,
- * one at a time, posting each task's events and its answer (or error) back. The HTTP server on the
- * main thread stays responsive whatever the models are doing.
+ * The model worker thread's entry: loads the run once, then runs the tasks the main thread sends
+ * (several at once when the server allows it: their generation steps share one batch per expert),
+ * posting each task's events and its answer (or error) back. The HTTP server on the main thread
+ * stays responsive whatever the models are doing.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { AbortError } from '@cbtm/core';
@@ -21,17 +22,17 @@ const post = (m: FromWorker) => port.postMessage(m);
 const log = (line: string) => post({ type: 'log', line });
 
 /**
- * A signal for task `id` that also fires when the main thread writes `id` into the shared cancel
- * cell. The ensemble reads `signal.aborted` between expert passes, often without yielding to the
- * event loop, so a cancel posted as a message could wait until the task had finished anyway.
+ * A signal for task `id` that also fires when the main thread writes `id` into the task's shared
+ * cancel cell. The ensemble reads `signal.aborted` between expert passes, often without yielding
+ * to the event loop, so a cancel posted as a message could wait until the task had finished anyway.
  */
-function taskSignal(id: number): AbortSignal {
+function taskSignal(id: number, cell: number): AbortSignal {
   const ac = new AbortController();
   const signal = ac.signal;
   const nativeAborted = Object.getOwnPropertyDescriptor(AbortSignal.prototype, 'aborted')!.get!;
   Object.defineProperty(signal, 'aborted', {
     get() {
-      if (!nativeAborted.call(signal) && Atomics.load(cancel, 0) === id) {
+      if (!nativeAborted.call(signal) && Atomics.load(cancel, cell) === id) {
         ac.abort(new AbortError('The request was cancelled.'));
       }
       return nativeAborted.call(signal);
@@ -41,7 +42,7 @@ function taskSignal(id: number): AbortSignal {
 }
 
 async function main(): Promise<void> {
-  const { loadRun } = await import('@cbtm/ensemble/node');
+  const { loadRun, ExpertStepBatcher } = await import('@cbtm/ensemble/node');
   const run = await loadRun(init.runDir, {
     maxLoadedExperts: init.maxLoadedExperts,
     ...(init.backend ? { backend: init.backend } : {}),
@@ -64,7 +65,8 @@ async function main(): Promise<void> {
     ['cbtm', run.cbtm],
     ...(run.dense ? ([['dense', run.dense]] as const) : []),
   ]);
-  const loaded = { models, ...(prior ? { prior } : {}) };
+  const batchers = new Map([...models.keys()].map((id) => [id, new ExpertStepBatcher()]));
+  const loaded = { models, batchers, ...(prior ? { prior } : {}) };
 
   port.on('message', (m: ToWorker) => {
     if (m.type === 'dispose') {
@@ -72,8 +74,8 @@ async function main(): Promise<void> {
       void run.dispose().finally(() => process.exit(0));
       return;
     }
-    const { id, task } = m;
-    runTask(loaded, task, taskSignal(id), (event) => post({ type: 'event', id, event })).then(
+    const { id, cell, task } = m;
+    runTask(loaded, task, taskSignal(id, cell), (event) => post({ type: 'event', id, event })).then(
       (value) => post({ type: 'done', id, value }),
       (err: unknown) => post({ type: 'failed', id, error: serializeError(err) }),
     );

@@ -8,9 +8,9 @@ import type { InferenceServer, ServedRequest } from './server-options.js';
 
 let root: string;
 let run: TinyRun;
-/** Queue of depth 1, default timeout and limits. */
+/** One request at a time, queue of depth 1, default timeout and limits. */
 let server: InferenceServer;
-/** Short timeout, small limits. */
+/** One request at a time, short timeout, small limits. */
 let strict: InferenceServer;
 const served: ServedRequest[] = [];
 const strictServed: ServedRequest[] = [];
@@ -23,6 +23,7 @@ beforeAll(async () => {
     createServer(run.dir, {
       port: 0,
       backend: 'wasm',
+      requestsPerWorker: 1,
       maxQueue: 1,
       onRequest: (r) => served.push(r),
       log: () => undefined,
@@ -30,6 +31,7 @@ beforeAll(async () => {
     createServer(run.dir, {
       port: 0,
       backend: 'wasm',
+      requestsPerWorker: 1,
       requestTimeoutMs: 400,
       maxTextChars: 4000,
       maxRequestTokens: 1000,
@@ -76,7 +78,18 @@ async function streamUntil(s: InferenceServer, body: object, tokens: number, sig
     const seen = text.split('event: token').length - 1;
     while (times.length < Math.min(seen, tokens)) times.push(performance.now());
   }
-  return { reader, times };
+  return { reader, times, text };
+}
+
+/** The ids of a generation stream's token events, read to its end after `text` (already read). */
+async function streamedIds(stream: Awaited<ReturnType<typeof streamUntil>>): Promise<number[]> {
+  let text = stream.text;
+  for (let chunk = await stream.reader.read(); !chunk.done; chunk = await stream.reader.read()) {
+    text += new TextDecoder().decode(chunk.value);
+  }
+  return [...text.matchAll(/^event: token\ndata: (.*)$/gm)].map(
+    (m) => (JSON.parse(m[1]!) as { id: number }).id,
+  );
 }
 
 const longText = () => {
@@ -271,6 +284,7 @@ describe('never stalled: the model runs in a worker thread', () => {
       port: 0,
       backend: 'wasm',
       workers: 2,
+      requestsPerWorker: 1,
       log: () => undefined,
     });
     try {
@@ -291,6 +305,59 @@ describe('never stalled: the model runs in a worker thread', () => {
       expect((await third).status).toBe(200);
     } finally {
       await pool.close();
+    }
+  });
+
+  it('with requestsPerWorker: 3, runs three generations at once in one worker, each with its tokens and cancelled alone', async () => {
+    const records: ServedRequest[] = [];
+    const batched = await createServer(run.dir, {
+      port: 0,
+      backend: 'wasm',
+      requestsPerWorker: 3,
+      onRequest: (r) => records.push(r),
+      log: () => undefined,
+    });
+    try {
+      // Alone first: each request's greedy tokens, one request at a time.
+      const bodies = ['The', 'A', 'The'].map((prompt, i) => ({
+        prompt,
+        maxTokens: 100 + i,
+        temperature: 0,
+      }));
+      const ids = async (body: object) =>
+        (
+          (await (await post(batched, '/v1/generate', body)).json()) as {
+            tokens: { id: number }[];
+          }
+        ).tokens.map((t) => t.id);
+      const alone: number[][] = [];
+      for (const body of bodies) alone.push(await ids(body));
+      records.length = 0;
+      // A long generation holds one place until it is cancelled.
+      const ac = new AbortController();
+      await streamUntil(batched, { prompt: 'The', maxTokens: 1000, temperature: 0 }, 1, ac.signal);
+      // Two more deliver tokens while it runs: they do not wait for it.
+      const [a, b] = await Promise.all(
+        bodies
+          .slice(0, 2)
+          .map((body) => streamUntil(batched, body, 3, new AbortController().signal)),
+      );
+      expect(records).toEqual([]);
+      // Every place is taken: the next request waits.
+      const third = ids(bodies[2]!);
+      await until(async () => (await health(batched)).queued === 4);
+      ac.abort();
+      // The same tokens as alone (batched steps agree within float rounding of the
+      // log-probabilities, which greedy decoding of this run does not reach), and cancelling
+      // the long one stopped no other.
+      expect(await Promise.all([streamedIds(a), streamedIds(b)])).toEqual(alone.slice(0, 2));
+      expect(await third).toEqual(alone[2]);
+      await until(async () => (await health(batched)).queued === 0);
+      const generations = records.filter((r) => r.path === '/v1/generate');
+      expect(generations.find((r) => r.aborted)?.tokens).toBeLessThan(1000);
+      expect(generations.filter((r) => !r.aborted && r.status === 200)).toHaveLength(3);
+    } finally {
+      await batched.close();
     }
   });
 });

@@ -450,7 +450,7 @@ describe('cbtm serve (HTTP inference server)', () => {
     );
   });
 
-  it('runs concurrent requests one at a time, each with its own answer', async () => {
+  it('runs concurrent requests, each with its own answer', async () => {
     const t = text();
     const gen = { prompt: 'The', maxTokens: 12, seed: 11 };
     const [s1, g, s2] = await Promise.all([

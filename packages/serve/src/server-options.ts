@@ -80,15 +80,24 @@ export interface ServeOptions {
    */
   readonly maxTextChars?: number;
   /**
-   * Model worker threads. Each loads its own copy of the ensemble (memory × workers) and runs one
-   * request at a time, so up to this many requests run at once; worth it only with a core (or
-   * device) per worker to spare.
+   * Model worker threads. Each loads its own copy of the ensemble (memory × workers) and runs
+   * `requestsPerWorker` requests at once; more workers are worth it only with a core (or device)
+   * per worker to spare.
    * @default 1
    */
   readonly workers?: number;
   /**
-   * Requests that may wait for the model while every worker is busy (a worker runs one request at
-   * a time). One more gets a 429 with a `Retry-After` header.
+   * Requests each model worker runs at once. Their generation steps that use the same expert run
+   * as one batched step (`ExpertStepBatcher`), so concurrent completions share the work of each
+   * expert instead of waiting for one another; other work (routing, scoring) interleaves between
+   * steps. Each generation gives the tokens it gives alone, within float rounding of the
+   * log-probabilities. 1 runs one request at a time.
+   * @default 8
+   */
+  readonly requestsPerWorker?: number;
+  /**
+   * Requests that may wait for the model while every worker runs `requestsPerWorker` requests.
+   * One more gets a 429 with a `Retry-After` header.
    * @default 32
    */
   readonly maxQueue?: number;
@@ -133,6 +142,7 @@ export const defaultServeOptions = Object.freeze({
   maxRequestTokens: 4096,
   maxTextChars: 16_384,
   workers: 1,
+  requestsPerWorker: 8,
   maxQueue: 32,
   requestTimeoutMs: 120_000,
   shutdownGraceMs: 10_000,

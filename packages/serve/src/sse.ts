@@ -16,18 +16,30 @@ export function writeEvent(res: ServerResponse, event: string, data: unknown): P
   return writeRaw(res, `event: ${event}\ndata: ${JSON.stringify(data)}\n\n`);
 }
 
+/**
+ * The wait for each response's next `drain`, shared by every write made before it: a client that
+ * reads slowly while tokens keep coming costs one pair of listeners, not a pair per token.
+ */
+const drained = new WeakMap<ServerResponse, Promise<void>>();
+
 function writeRaw(res: ServerResponse, text: string): Promise<void> {
   const ok = res.write(text);
   if (ok || res.destroyed) return Promise.resolve();
-  return new Promise((done) => {
-    const finish = () => {
-      res.off('drain', finish);
-      res.off('close', finish);
-      done();
-    };
-    res.on('drain', finish);
-    res.on('close', finish);
-  });
+  let wait = drained.get(res);
+  if (!wait) {
+    wait = new Promise((done) => {
+      const finish = () => {
+        res.off('drain', finish);
+        res.off('close', finish);
+        drained.delete(res);
+        done();
+      };
+      res.on('drain', finish);
+      res.on('close', finish);
+    });
+    drained.set(res, wait);
+  }
+  return wait;
 }
 
 /** Writes one unnamed Server-Sent Event, `data: <text>`, as OpenAI's streams do. */

@@ -13,9 +13,10 @@ export interface WorkerInit {
   readonly priorDocuments?: readonly (Document | string)[];
   readonly priorMaxDocuments?: number;
   /**
-   * One Int32 cell: the id of the task to cancel. The worker reads it synchronously whenever the
-   * ensemble checks its signal, so a cancel lands between two expert passes even when the worker
-   * never returns to its event loop.
+   * One Int32 cell per task the worker may run at once: the id of that cell's task to cancel.
+   * The worker reads its task's cell synchronously whenever the ensemble checks the task's
+   * signal, so a cancel lands between two expert passes even when the worker never returns to
+   * its event loop.
    */
   readonly cancel: SharedArrayBuffer;
 }
@@ -114,7 +115,13 @@ export interface SerializedError {
 
 /** Main thread → worker. */
 export type ToWorker =
-  | { readonly type: 'task'; readonly id: number; readonly task: Task }
+  | {
+      readonly type: 'task';
+      readonly id: number;
+      /** The task's cancel cell (see {@link WorkerInit.cancel}). */
+      readonly cell: number;
+      readonly task: Task;
+    }
   | { readonly type: 'dispose' };
 
 /** Worker → main thread. */

@@ -1,5 +1,5 @@
 import { throwIfAborted } from '@cbtm/core';
-import type { Ensemble, GeneratedToken, MixingRule } from '@cbtm/ensemble';
+import type { Ensemble, ExpertStepBatcher, MixingRule } from '@cbtm/ensemble';
 import { mixtureLogProbs, type StepLogProbs } from './mixture-logprobs.js';
 import type {
   CompletionTask,
@@ -17,6 +17,11 @@ export interface TaskModels {
   /** `cbtm`, and `dense` when the run has it. */
   readonly models: ReadonlyMap<string, Ensemble>;
   readonly prior?: readonly number[];
+  /**
+   * One per served model, shared by every task the worker runs at once: their generation steps
+   * that use the same expert run as one batch.
+   */
+  readonly batchers?: ReadonlyMap<string, ExpertStepBatcher>;
 }
 
 /**
@@ -90,6 +95,7 @@ async function generate(
   emit: (e: TaskEvent) => void,
 ): Promise<{ finishReason: FinishReason }> {
   let count = 0;
+  const batcher = m.batchers?.get('cbtm');
   for await (const token of cbtm(m).generate(t.prompt, {
     maxTokens: t.maxTokens,
     temperature: t.temperature,
@@ -99,6 +105,7 @@ async function generate(
     stop: t.stop,
     routing: t.routing,
     ...mixingOf(m, t.mixing),
+    ...(batcher ? { batcher } : {}),
     signal,
   })) {
     count += 1;
@@ -109,7 +116,11 @@ async function generate(
 }
 
 /** A piece as it crosses the thread boundary: top alternatives as text. */
-function pieceOf(ensemble: Ensemble, text: string, lp: StepLogProbs | undefined): Piece {
+function pieceOf(
+  ensemble: Ensemble,
+  text: string,
+  lp: Pick<StepLogProbs, 'logProb' | 'top'> | undefined,
+): Piece {
   if (!lp) return { text };
   return {
     text,
@@ -147,12 +158,6 @@ async function promptPieces(
   return ids.map((id, i) => pieceOf(ensemble, ensemble.tokenizer.decode([id]), lps[i]));
 }
 
-const step = (context: readonly number[], t: GeneratedToken) => ({
-  target: context.length - 1,
-  experts: t.experts,
-  weights: t.weights,
-});
-
 async function completion(
   m: TaskModels,
   t: CompletionTask,
@@ -160,6 +165,7 @@ async function completion(
   emit: (e: TaskEvent) => void,
 ): Promise<{ promptTokens: number; completionTokens: number }> {
   const ensemble = m.models.get(t.model)!;
+  const batcher = m.batchers?.get(t.model);
   const tok = ensemble.tokenizer;
   let promptTokens = 0;
   let completionTokens = 0;
@@ -170,7 +176,6 @@ async function completion(
       if (t.echo) {
         emit({ kind: 'echo', index, pieces: await promptPieces(m, ensemble, t, prompt, signal) });
       }
-      const context = [tok.eosId, ...tok.encode(prompt)];
       let count = 0;
       for await (const g of ensemble.generate(prompt, {
         maxTokens: t.maxTokens,
@@ -181,14 +186,13 @@ async function completion(
         stop: t.stop,
         routing: t.routing,
         ...mixingOf(m, t.mixing),
+        // The step that sampled each token reports its log-probabilities: no extra pass.
+        ...(t.logprobs != null ? { logprobs: t.logprobs } : {}),
+        ...(batcher ? { batcher } : {}),
         signal,
       })) {
         count += 1;
-        context.push(g.id);
-        const lp =
-          t.logprobs == null
-            ? undefined
-            : (await mixtureLogProbs(ensemble, context, [step(context, g)], t.logprobs))[0];
+        const lp = t.logprobs == null ? undefined : { logProb: g.logProb!, top: g.top! };
         emit({ kind: 'piece', index, piece: pieceOf(ensemble, g.token, lp) });
       }
       completionTokens += count;

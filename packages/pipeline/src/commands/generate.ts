@@ -1,4 +1,4 @@
-import { CbtmError, InvalidArgumentError } from '@cbtm/core';
+import { CbtmError } from '@cbtm/core';
 import type { CommandContext } from '../cli.js';
 import type { TopK } from '../config/schema.js';
 import { verifyModelFiles } from '../model-files.js';

@@ -1,4 +1,4 @@
-import { CbtmError, InvalidArgumentError } from '@cbtm/core';
+import { CbtmError } from '@cbtm/core';
 import type { CommandContext } from '../cli.js';
 import type { TopK } from '../config/schema.js';
 import { verifyModelFiles } from '../model-files.js';
@@ -30,6 +30,8 @@ export interface ServeFlags {
   readonly maxTextChars?: number;
   /** `--workers`: model worker threads, each with its own copy of the ensemble. */
   readonly workers?: number;
+  /** `--requests-per-worker`: requests each worker runs at once, their steps batched per expert. */
+  readonly requestsPerWorker?: number;
   /** `--max-queue`: requests that may wait for the model (then 429). */
   readonly maxQueue?: number;
   /** `--request-timeout`: longest a request may take, in ms (0: no limit; then 504). */
@@ -91,6 +93,9 @@ export async function serveCommand(flags: ServeFlags, ctx: CommandContext): Prom
     ...(flags.maxRequestTokens !== undefined ? { maxRequestTokens: flags.maxRequestTokens } : {}),
     ...(flags.maxTextChars !== undefined ? { maxTextChars: flags.maxTextChars } : {}),
     ...(flags.workers !== undefined ? { workers: flags.workers } : {}),
+    ...(flags.requestsPerWorker !== undefined
+      ? { requestsPerWorker: flags.requestsPerWorker }
+      : {}),
     ...(flags.maxQueue !== undefined ? { maxQueue: flags.maxQueue } : {}),
     ...(flags.requestTimeout !== undefined ? { requestTimeoutMs: flags.requestTimeout } : {}),
     backend: config.train.backend,

@@ -4,7 +4,6 @@ import type { RouteOptions } from '@cbtm/route';
 import type { FastifyReply } from 'fastify';
 import type { z } from 'zod';
 import { HttpError } from '../http-error.js';
-import type { ModelThread } from '../model-thread.js';
 import {
   type completionRequestSchema,
   firstIssue,
@@ -13,14 +12,18 @@ import {
   type scoreRequestSchema,
 } from '../request-schemas.js';
 import type { WorkQueue } from '../work-queue.js';
+import type { WorkerPool } from '../worker-pool.js';
 import type { Task, TaskEvent } from '../worker-protocol.js';
 
 /** What every handler shares: the model worker and the queue its work goes through. */
 export interface ServerState {
   /** The run directory, for the server's own use: no response may show it. */
   readonly dir: string;
-  /** The model worker threads, each with its own copy of the ensemble (and dense baseline); one per queue slot. */
-  readonly threads: readonly ModelThread[];
+  /**
+   * The model worker threads, each with its own copy of the ensemble (and dense baseline); queue
+   * slot s runs on worker s mod workers.size, restarted when it crashes.
+   */
+  readonly workers: WorkerPool;
   /** Experts of the c-BTM ensemble. */
   readonly k: number;
   /** The models of `/v1/models` and `/v1/completions`: `cbtm`, and `dense` when the run has it. */
@@ -74,7 +77,7 @@ export interface RequestContext {
 }
 
 /**
- * Runs `task` in a free model worker once the requests queued before it have started; `onEvent` gets
+ * Runs `task` in a model worker with a free place once the requests queued before it have started; `onEvent` gets
  * its events (tokens) as the worker produces them. Rejects at once with the reason of
  * `ctx.signal` when it aborts (the worker then stops at its next check), and with a
  * `QueueFullError` when the queue is full.
@@ -86,7 +89,7 @@ export function work<R>(
   onEvent?: (e: TaskEvent) => void,
 ): Promise<R> {
   return state.queue.run(
-    (signal, slot) => state.threads[slot]!.run<R>(task, signal, onEvent),
+    async (signal, slot) => (await state.workers.thread(slot)).run<R>(task, signal, onEvent),
     ctx.signal,
   );
 }
