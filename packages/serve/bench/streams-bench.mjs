@@ -1,18 +1,23 @@
-// Generation speed through the server, in one run (the machine is shared: only ratios from one
-// run are comparable): OpenAI completions streamed over loopback from a server in its own
-// process, first with requestsPerWorker 1 (one request at a time: each waits for the one before),
-// then with requestsPerWorker R (R requests at once, their steps batched per expert).
+// Generation speed through the server (the machine is shared: only ratios from one run are
+// comparable). Three servers on the same run, each in its own process, stream OpenAI
+// completions over loopback:
+//   uncached   kvCache: false, requestsPerWorker 1: every token recomputes the window, one
+//              request at a time (the server as issue #15 measured it);
+//   cached     requestsPerWorker 1: key/value caches, one request at a time;
+//   batched    requestsPerWorker R: key/value caches, R requests at once, their steps batched
+//              per expert (the default server, R = 8).
 //
 //   npm run bench:streams -w @cbtm/serve [-- --run runs/demo] [-- --streams 20]
-//                                        [-- --tokens 256] [-- --stream-tokens 32]
+//                                        [-- --tokens 256] [-- --stream-tokens 32] [-- --repeat 3]
 //                                        [-- --requests-per-worker 20] [-- --json FILE]
 //
-// 1. One stream: a --tokens greedy completion after a short prompt (the same work in both
-//    servers, so its ratio shows the cost of the batching machinery for a lone request).
+// 1. One stream: a --tokens greedy completion after a short prompt.
 // 2. --streams concurrent completions of --stream-tokens each (sampled, seed i), sent at once:
 //    total tokens/s, and each request's time to its first token and to its end (p50, p99).
+// Each server is warmed up with both once, then the three are measured in turn, --repeat
+// times; the table shows medians, and the ratios are medians of each round's ratios.
 // Default run: a tiny run (k = 2) trained here; pass --run for a real one (the experts' size,
-// not the server, then sets the speed). Prints a table, the ratios R ÷ 1, and one JSON line.
+// not the server, then sets the speed). Prints a table, the ratios, and one JSON line.
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -26,6 +31,7 @@ const { values: flags } = parseArgs({
     streams: { type: 'string', default: '20' },
     'stream-tokens': { type: 'string', default: '32' },
     'requests-per-worker': { type: 'string', default: '8' },
+    repeat: { type: 'string', default: '3' },
     json: { type: 'string' },
   },
 });
@@ -33,6 +39,7 @@ const tokens = Number(flags.tokens);
 const streams = Number(flags.streams);
 const streamTokens = Number(flags['stream-tokens']);
 const batched = Number(flags['requests-per-worker']);
+const repeat = Number(flags.repeat);
 
 const prompts = [
   'The court held that',
@@ -93,102 +100,130 @@ const quantile = (xs, q) => {
   return s[Math.min(s.length - 1, Math.floor(q * s.length))];
 };
 
-async function measure(requestsPerWorker) {
-  const server = await startServerProcess(runDir, {
-    requestsPerWorker,
-    maxQueue: streams,
-    maxGenerateTokens: Math.max(tokens, streamTokens),
-    maxRequestTokens: Math.max(tokens, streamTokens),
-  });
-  try {
-    // Warm-up: loads every expert and compiles the kernels.
-    await Promise.all(prompts.map((prompt) => complete(server.url, { prompt, max_tokens: 8 })));
-    const one = await complete(server.url, { prompt: 'The', max_tokens: tokens, temperature: 0 });
-    const start = performance.now();
-    const all = await Promise.all(
-      Array.from({ length: streams }, (_, i) =>
-        complete(server.url, {
-          prompt: prompts[i % prompts.length],
-          max_tokens: streamTokens,
-          seed: i,
-        }),
-      ),
-    );
-    const wallMs = performance.now() - start;
-    const total = all.reduce((s, r) => s + r.tokens, 0);
-    return {
-      requestsPerWorker,
-      backend: server.backend,
-      k: server.k,
-      oneStream: { tokens: one.tokens, ms: one.ms, tokensPerSecond: (one.tokens * 1000) / one.ms },
-      concurrent: {
-        streams,
-        tokens: total,
-        wallMs,
-        tokensPerSecond: (total * 1000) / wallMs,
-        firstTokenP50Ms: quantile(
-          all.map((r) => r.firstMs),
-          0.5,
-        ),
-        firstTokenP99Ms: quantile(
-          all.map((r) => r.firstMs),
-          0.99,
-        ),
-        endP50Ms: quantile(
-          all.map((r) => r.ms),
-          0.5,
-        ),
-        endP99Ms: quantile(
-          all.map((r) => r.ms),
-          0.99,
-        ),
-      },
-    };
-  } finally {
-    await server.stop();
-  }
+const configs = [
+  { name: 'uncached', options: { kvCache: false, requestsPerWorker: 1 } },
+  { name: 'cached', options: { requestsPerWorker: 1 } },
+  { name: 'batched', options: { requestsPerWorker: batched } },
+];
+
+/** One round on one server: the lone stream, then the concurrent ones. */
+async function round(url) {
+  const one = await complete(url, { prompt: 'The', max_tokens: tokens, temperature: 0 });
+  const start = performance.now();
+  const all = await Promise.all(
+    Array.from({ length: streams }, (_, i) =>
+      complete(url, { prompt: prompts[i % prompts.length], max_tokens: streamTokens, seed: i }),
+    ),
+  );
+  const wallMs = performance.now() - start;
+  const total = all.reduce((s, r) => s + r.tokens, 0);
+  const firsts = all.map((r) => r.firstMs);
+  const ends = all.map((r) => r.ms);
+  return {
+    oneStream: { tokens: one.tokens, ms: one.ms, tokensPerSecond: (one.tokens * 1000) / one.ms },
+    concurrent: {
+      streams,
+      tokens: total,
+      wallMs,
+      tokensPerSecond: (total * 1000) / wallMs,
+      firstTokenP50Ms: quantile(firsts, 0.5),
+      firstTokenP99Ms: quantile(firsts, 0.99),
+      endP50Ms: quantile(ends, 0.5),
+      endP99Ms: quantile(ends, 0.99),
+    },
+  };
 }
 
+const median = (xs) => quantile(xs, 0.5);
 const started = new Date();
 const load0 = loadavg()[0];
-const results = [];
-for (const r of [1, batched]) {
-  process.stderr.write(`requestsPerWorker ${r}…\n`);
-  results.push(await measure(r));
+const servers = [];
+const rounds = configs.map(() => []);
+try {
+  for (const c of configs) {
+    servers.push(
+      await startServerProcess(runDir, {
+        ...c.options,
+        maxQueue: streams,
+        maxGenerateTokens: Math.max(tokens, streamTokens),
+        maxRequestTokens: Math.max(tokens, streamTokens),
+      }),
+    );
+  }
+  // Warm-up: loads every expert and compiles the kernels for every shape a round uses.
+  for (const s of servers) {
+    process.stderr.write('warm-up…\n');
+    await round(s.url);
+  }
+  for (let r = 0; r < repeat; r++) {
+    for (const [i, s] of servers.entries()) {
+      process.stderr.write(`round ${r + 1}/${repeat}: ${configs[i].name}…\n`);
+      rounds[i].push(await round(s.url));
+    }
+  }
+} finally {
+  await Promise.all(servers.map((s) => s.stop()));
+  if (root) await rm(root, { recursive: true, force: true });
 }
-if (root) await rm(root, { recursive: true, force: true });
-const [base, fast] = results;
+
+const fields = {
+  oneStream: ['tokensPerSecond'],
+  concurrent: ['tokensPerSecond', 'firstTokenP50Ms', 'firstTokenP99Ms', 'endP50Ms', 'endP99Ms'],
+};
+const results = configs.map((c, i) => {
+  const out = { name: c.name, ...c.options, rounds: rounds[i] };
+  for (const [part, keys] of Object.entries(fields)) {
+    out[part] = Object.fromEntries(keys.map((k) => [k, median(rounds[i].map((x) => x[part][k]))]));
+  }
+  return out;
+});
+/** Median over rounds of config a's value ÷ config b's. */
+const ratio = (a, b, part, key) =>
+  median(rounds[a].map((x, r) => x[part][key] / rounds[b][r][part][key]));
 const report = {
   date: started.toISOString(),
   run: flags.run ? 'given' : 'tiny (k = 2, trained here)',
-  backend: base.backend,
-  k: base.k,
+  backend: servers[0].backend,
+  k: servers[0].k,
   cpus: `${availableParallelism()} × ${cpus()[0]?.model ?? 'unknown'}`,
   loadAverage1m: { before: load0, after: loadavg()[0] },
   node: process.version,
+  repeat,
+  tokens,
+  streamTokens,
   results,
   ratios: {
-    oneStreamTokensPerSecond: fast.oneStream.tokensPerSecond / base.oneStream.tokensPerSecond,
-    concurrentTokensPerSecond: fast.concurrent.tokensPerSecond / base.concurrent.tokensPerSecond,
-    firstTokenP50: fast.concurrent.firstTokenP50Ms / base.concurrent.firstTokenP50Ms,
-    endP99: fast.concurrent.endP99Ms / base.concurrent.endP99Ms,
+    cachedVsUncached: {
+      oneStream: ratio(1, 0, 'oneStream', 'tokensPerSecond'),
+      concurrent: ratio(1, 0, 'concurrent', 'tokensPerSecond'),
+    },
+    batchedVsUncached: {
+      oneStream: ratio(2, 0, 'oneStream', 'tokensPerSecond'),
+      concurrent: ratio(2, 0, 'concurrent', 'tokensPerSecond'),
+    },
+    batchedVsCached: {
+      oneStream: ratio(2, 1, 'oneStream', 'tokensPerSecond'),
+      concurrent: ratio(2, 1, 'concurrent', 'tokensPerSecond'),
+      firstTokenP50: ratio(2, 1, 'concurrent', 'firstTokenP50Ms'),
+      endP99: ratio(2, 1, 'concurrent', 'endP99Ms'),
+    },
   },
 };
 
 const pad = (s, n) => String(s).padEnd(n);
 const f = (x, d = 0) => x.toFixed(d);
 console.log(
-  `\n${pad('requests/worker', 17)}${pad('1 stream tok/s', 16)}${pad(`${streams} streams tok/s`, 18)}${pad('first p50 ms', 14)}${pad('first p99 ms', 14)}${pad('end p50 ms', 12)}end p99 ms`,
+  `\n${pad('server', 10)}${pad('per worker', 12)}${pad('1 stream tok/s', 16)}${pad(`${streams} streams tok/s`, 18)}${pad('first p50 ms', 14)}${pad('first p99 ms', 14)}${pad('end p50 ms', 12)}end p99 ms`,
 );
 for (const r of results) {
   const c = r.concurrent;
   console.log(
-    `${pad(r.requestsPerWorker, 17)}${pad(f(r.oneStream.tokensPerSecond, 1), 16)}${pad(f(c.tokensPerSecond, 1), 18)}${pad(f(c.firstTokenP50Ms), 14)}${pad(f(c.firstTokenP99Ms), 14)}${pad(f(c.endP50Ms), 12)}${f(c.endP99Ms)}`,
+    `${pad(r.name, 10)}${pad(r.requestsPerWorker, 12)}${pad(f(r.oneStream.tokensPerSecond, 1), 16)}${pad(f(c.tokensPerSecond, 1), 18)}${pad(f(c.firstTokenP50Ms), 14)}${pad(f(c.firstTokenP99Ms), 14)}${pad(f(c.endP50Ms), 12)}${f(c.endP99Ms)}`,
   );
 }
 const q = report.ratios;
 console.log(
-  `\nrequestsPerWorker ${batched} ÷ 1: one stream ${f(q.oneStreamTokensPerSecond, 2)}×, ${streams} streams ${f(q.concurrentTokensPerSecond, 2)}× tokens/s; first token p50 ${f(q.firstTokenP50, 2)}×, end p99 ${f(q.endP99, 2)}× the time.`,
+  `\nTokens/s, median of ${repeat} rounds' ratios: cached ÷ uncached ${f(q.cachedVsUncached.oneStream, 2)}× (1 stream), ${f(q.cachedVsUncached.concurrent, 2)}× (${streams} streams); batched ÷ uncached ${f(q.batchedVsUncached.oneStream, 2)}×, ${f(q.batchedVsUncached.concurrent, 2)}×; batched ÷ cached ${f(q.batchedVsCached.oneStream, 2)}×, ${f(q.batchedVsCached.concurrent, 2)}× (first token p50 ${f(q.batchedVsCached.firstTokenP50, 2)}×, end p99 ${f(q.batchedVsCached.endP99, 2)}× the time).`,
 );
 console.log(
   `${report.cpus}, load average ${f(load0, 2)} before, ${f(report.loadAverage1m.after, 2)} after, ${report.backend}, k = ${report.k}, ${report.run}.`,

@@ -97,6 +97,7 @@ export async function createServer(
   const init = {
     runDir: dir,
     maxLoadedExperts: o.maxLoadedExperts,
+    kvCache: o.kvCache,
     ...(o.backend ? { backend: o.backend } : {}),
     ...(o.prior ? { prior: o.prior } : {}),
     ...(o.priorDocuments !== undefined

@@ -66,7 +66,7 @@ async function main(): Promise<void> {
     ...(run.dense ? ([['dense', run.dense]] as const) : []),
   ]);
   const batchers = new Map([...models.keys()].map((id) => [id, new ExpertStepBatcher()]));
-  const loaded = { models, batchers, ...(prior ? { prior } : {}) };
+  const loaded = { models, batchers, cache: init.kvCache, ...(prior ? { prior } : {}) };
 
   port.on('message', (m: ToWorker) => {
     if (m.type === 'dispose') {

@@ -360,4 +360,25 @@ describe('never stalled: the model runs in a worker thread', () => {
       await batched.close();
     }
   });
+
+  it('with kvCache: false, recomputes the window at every token and gives the same tokens', async () => {
+    const uncached = await createServer(run.dir, {
+      port: 0,
+      backend: 'wasm',
+      kvCache: false,
+      log: () => undefined,
+    });
+    try {
+      for (const body of [
+        { prompt: 'The', maxTokens: 30, temperature: 0 },
+        { prompt: 'A', maxTokens: 30, seed: 4 },
+      ]) {
+        const tokens = async (s: InferenceServer) =>
+          ((await (await post(s, '/v1/generate', body)).json()) as { tokens: unknown[] }).tokens;
+        expect(await tokens(uncached)).toEqual(await tokens(server));
+      }
+    } finally {
+      await uncached.close();
+    }
+  });
 });

@@ -41,6 +41,13 @@ export interface ServeOptions {
   readonly accessLog?: boolean;
   /** Experts kept loaded at once (least recently used are freed). @default 4 */
   readonly maxLoadedExperts?: number;
+  /**
+   * Keep a key/value cache per expert while generating, so each token reads one new token
+   * instead of the whole window. `false` recomputes the window at every token, as the server did
+   * before the cache: the reference path, kept for comparison (the streams benchmark).
+   * @default true
+   */
+  readonly kvCache?: boolean;
   /** Tensor backend for the experts. @default 'auto' */
   readonly backend?: LoadRunOptions['backend'];
   /** Routing used when a request does not say (top-k experts and temperature T). @default all experts, T = 0.1 */
@@ -134,6 +141,7 @@ export const defaultServeOptions = Object.freeze({
   port: 8080,
   host: '127.0.0.1',
   maxLoadedExperts: 4,
+  kvCache: true,
   cors: Object.freeze([]) as readonly string[],
   accessLog: true,
   mixing: 'distance' as MixingRule,

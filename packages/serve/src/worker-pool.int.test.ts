@@ -38,7 +38,7 @@ describe('WorkerPool', () => {
   it('starts a crashed worker again: its running task fails, the next ones run on the new worker', async () => {
     const lines: string[] = [];
     const pool = await WorkerPool.start(
-      { runDir: run.dir, maxLoadedExperts: 2, backend: 'wasm' },
+      { runDir: run.dir, maxLoadedExperts: 2, kvCache: true, backend: 'wasm' },
       { workers: 1, concurrency: 2, log: (l) => lines.push(l) },
     );
     try {
@@ -68,7 +68,7 @@ describe('WorkerPool', () => {
   it('leaves a worker stopped once it crashes more than maxRestarts times within the window', async () => {
     const lines: string[] = [];
     const pool = await WorkerPool.start(
-      { runDir: run.dir, maxLoadedExperts: 2, backend: 'wasm' },
+      { runDir: run.dir, maxLoadedExperts: 2, kvCache: true, backend: 'wasm' },
       { workers: 2, maxRestarts: 1, log: (l) => lines.push(l) },
     );
     try {

@@ -28,7 +28,7 @@ export interface WorkerPoolOptions {
  *
  * @example
  * ```ts
- * const pool = await WorkerPool.start({ runDir, maxLoadedExperts: 4 }, { workers: 2, log });
+ * const pool = await WorkerPool.start({ runDir, maxLoadedExperts: 4, kvCache: true }, { workers: 2, log });
  * const thread = await pool.thread(slot); // waits while that worker restarts
  * ```
  */

@@ -8,6 +8,8 @@ export interface WorkerInit {
   readonly runDir: string;
   readonly backend?: LoadRunOptions['backend'];
   readonly maxLoadedExperts: number;
+  /** Generation keeps key/value caches (`ServeOptions.kvCache`). */
+  readonly kvCache: boolean;
   readonly prior?: readonly number[];
   /** Held-out documents to estimate the cached prior from (read on the main thread). */
   readonly priorDocuments?: readonly (Document | string)[];

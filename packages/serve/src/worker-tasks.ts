@@ -22,6 +22,8 @@ export interface TaskModels {
    * that use the same expert run as one batch.
    */
   readonly batchers?: ReadonlyMap<string, ExpertStepBatcher>;
+  /** Generation keeps key/value caches. @default true */
+  readonly cache?: boolean;
 }
 
 /**
@@ -106,6 +108,7 @@ async function generate(
     routing: t.routing,
     ...mixingOf(m, t.mixing),
     ...(batcher ? { batcher } : {}),
+    ...(m.cache === false ? { cache: false } : {}),
     signal,
   })) {
     count += 1;
@@ -189,6 +192,7 @@ async function completion(
         // The step that sampled each token reports its log-probabilities: no extra pass.
         ...(t.logprobs != null ? { logprobs: t.logprobs } : {}),
         ...(batcher ? { batcher } : {}),
+        ...(m.cache === false ? { cache: false } : {}),
         signal,
       })) {
         count += 1;

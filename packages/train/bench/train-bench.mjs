@@ -5,11 +5,11 @@
 //
 //   npm run bench -w @cbtm/train [-- --json] [-- --steps 6] [-- --backends wasm,cpu] [-- --threads 2]
 //                                [-- --no-torch] [-- --no-profile] [-- --no-pool] [-- --pool-steps 20]
-//                                [-- --batches 2,4,8,16] [-- --batch 16]
+//                                [-- --batches 2,4,8,16] [-- --batch 16] [-- --ideas]
 //
 // --json prints one object: { config, backends: { <name>: { tokensPerSecond, mfu, matmulGflops,
 // threads } }, pytorch: { tokensPerSecond, torch, build } | null, pool: { ... } | null,
-// batches: [...] | null }. Each backend reports its faster thread count; MFU is model FLOP/s over
+// batches: [...] | null, ideas: {...} | null }. Each backend reports its faster thread count; MFU is model FLOP/s over
 // threads × that backend's single-thread matmul GFLOP/s.
 //
 // The pool line is the real c-BTM job: k = 4 experts plus the dense model, each trained for
@@ -18,6 +18,8 @@
 // training the same five models one after another with 2 threads (model creation included).
 // --batches measures per-token throughput at small batches (compute matched by steps gives each
 // expert batch/k rows), wasm and PyTorch side by side.
+// --ideas measures ideas before anyone builds them: k experts' products as one grouped product,
+// the AdamW step's share of a training step, and the share of a step spent outside kernels.
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -27,6 +29,7 @@ import { fileURLToPath } from 'node:url';
 import { demoCorpusPaths, readCorpus, writeFileAtomic } from '@cbtm/core/node';
 import * as tf from '@tensorflow/tfjs-core';
 import {
+  AdamW,
   GptModel,
   resolveGptConfig,
   selectBackend,
@@ -377,7 +380,125 @@ if (batchList !== '' && backends.wasm) {
   }
 }
 
+/**
+ * The issue's ideas, measured on wasm with one thread (`--ideas`):
+ * - grouped products: k experts' products of one layer as one batched product of their stacked
+ *   weights, against k separate products, for each product shape of the model at batch/k rows
+ *   per expert (compute matched by steps), forward only;
+ * - AdamW: one optimizer step over the model's weights, as a share of a training step;
+ * - outside kernels: a step's wall time minus its kernel time (tf.profile), the most that fewer
+ *   tensor allocations (or any other JS-side saving) could remove.
+ */
+async function ideas(k = 4) {
+  await selectBackend('wasm', { log: () => {} });
+  const { tokenizer, data } = syntheticData(1);
+  const rows = (batchSize / k) * config.contextLength;
+  const d = config.dModel;
+  const shapes = [
+    ['qkv', d, 3 * d],
+    ['attention out', d, d],
+    ['mlp in', d, config.mlpRatio * d],
+    ['mlp out', config.mlpRatio * d, d],
+    ['tied output', d, config.vocabSize],
+  ];
+  const time = (fn, reps = 7) => {
+    fn();
+    const xs = [];
+    for (let r = 0; r < reps; r++) {
+      const t0 = performance.now();
+      fn();
+      xs.push(performance.now() - t0);
+    }
+    return median(xs);
+  };
+  const grouped = [];
+  for (const [name, K, N] of shapes) {
+    const xs = Array.from({ length: k }, () => tf.randomNormal([rows, K]));
+    const ws = Array.from({ length: k }, () => tf.randomNormal([K, N]));
+    const x3 = tf.stack(xs);
+    const w3 = tf.stack(ws);
+    const separate = time(() => {
+      for (let j = 0; j < k; j++) {
+        const y = tf.matMul(xs[j], ws[j]);
+        y.dataSync();
+        y.dispose();
+      }
+    });
+    const together = time(() => {
+      const y = tf.matMul(x3, w3);
+      y.dataSync();
+      y.dispose();
+    });
+    tf.dispose([...xs, ...ws, x3, w3]);
+    grouped.push({
+      product: `${rows}×${K}·${K}×${N}`,
+      name,
+      separateMs: separate,
+      groupedMs: together,
+    });
+  }
+  const sepMs = grouped.reduce((a, g) => a + g.separateMs, 0);
+  const grpMs = grouped.reduce((a, g) => a + g.groupedMs, 0);
+
+  const model = await GptModel.create(config, { seed: 1 });
+  const weights = [...model.getWeights().values()];
+  const grads = weights.map((w) => w.map((_, i) => Math.sin(i) * 1e-3));
+  const opt = new AdamW(weights.map((w) => w.length));
+  const decay = weights.map(() => true);
+  const adamMs = time(() => opt.step(weights, grads, decay, 1e-3));
+  const r = await trainLanguageModel({
+    model,
+    data,
+    tokenizer,
+    steps: steps + 1,
+    batchSize,
+    logEvery: 1,
+    shuffleBuffer: 16,
+    warmupSteps: 0,
+  });
+  const stepMs = (1000 * tokensPerStep) / median(r.history.slice(1).map((h) => h.tokensPerSecond));
+  const kernelMs = (await profileStep(model, data, tokenizer)).total;
+  model.dispose();
+  const out = {
+    experts: k,
+    rowsPerExpert: rows,
+    grouped,
+    groupedSpeedup: sepMs / grpMs,
+    parameters: weights.reduce((a, w) => a + w.length, 0),
+    adamwMs: adamMs,
+    stepMs,
+    adamwShare: adamMs / stepMs,
+    kernelMs,
+    outsideKernelsShare: Math.max(0, stepMs - kernelMs) / stepMs,
+  };
+  say(`ideas (wasm, 1 thread, batch ${batchSize}; k = ${k} experts of ${rows} rows each):`);
+  for (const g of grouped) {
+    say(
+      `  ${g.name.padEnd(14)} ${g.product.padEnd(20)} ${k} separate ${g.separateMs.toFixed(1).padStart(6)} ms  grouped ${g.groupedMs.toFixed(1).padStart(6)} ms  ${(g.separateMs / g.groupedMs).toFixed(2)}×`,
+    );
+  }
+  say(
+    `  grouped products, all shapes: ${out.groupedSpeedup.toFixed(2)}× on one core (the pool runs the experts on every core instead)`,
+  );
+  say(
+    `  AdamW step over ${out.parameters} weights: ${adamMs.toFixed(1)} ms = ${(100 * out.adamwShare).toFixed(1)}% of a ${stepMs.toFixed(0)} ms training step`,
+  );
+  say(
+    `  outside kernels: ${Math.max(0, stepMs - kernelMs).toFixed(0)} ms of the step (${(100 * out.outsideKernelsShare).toFixed(1)}%; kernels ${kernelMs.toFixed(0)} ms by tf.profile)`,
+  );
+  return out;
+}
+
+const ideasResult = flag('ideas') ? await ideas() : null;
+
 if (json)
   console.log(
-    JSON.stringify({ config: { ...config, batchSize }, backends, pytorch: torch, pool, batches }),
+    JSON.stringify({
+      config: { ...config, batchSize },
+      backends,
+      pytorch: torch,
+      pool,
+      batches,
+      ideas: ideasResult,
+    }),
   );
