@@ -350,6 +350,11 @@ export function createProgram(ctx: CommandContext): Command {
       positiveInt,
     )
     .option(
+      '--slide-stride <n>',
+      "past the context, slide each expert's window n tokens at a time; 1: exact, re-reads a whole window per token (default: a quarter of the context)",
+      positiveInt,
+    )
+    .option(
       '--max-queue <n>',
       'requests that may wait for a worker; past it the server answers 429 with Retry-After (default 32)',
       nonNegativeInt,

@@ -1,11 +1,14 @@
 // Generation speed through the server (the machine is shared: only ratios from one run are
-// comparable). Three servers on the same run, each in its own process, stream OpenAI
+// comparable). Four servers on the same run, each in its own process, stream OpenAI
 // completions over loopback:
-//   uncached   kvCache: false, requestsPerWorker 1: every token recomputes the window, one
-//              request at a time (the server as issue #15 measured it);
-//   cached     requestsPerWorker 1: key/value caches, one request at a time;
-//   batched    requestsPerWorker R: key/value caches, R requests at once, their steps batched
-//              per expert (the default server, R = 8).
+//   uncached   kvCache: false, slideStride 1, requestsPerWorker 1: every token recomputes the
+//              window, one request at a time (the server as issue #15 measured it);
+//   exact      key/value caches, slideStride 1 (past the context every step re-reads a whole
+//              window), one request at a time;
+//   cached     key/value caches, the default slideStride (a quarter of the context), one request
+//              at a time;
+//   batched    the default server: as cached, with requestsPerWorker R (8), the steps of
+//              concurrent requests batched per expert.
 //
 //   npm run bench:streams -w @cbtm/serve [-- --run runs/demo] [-- --streams 20]
 //                                        [-- --tokens 256] [-- --stream-tokens 32] [-- --repeat 3]
@@ -14,7 +17,7 @@
 // 1. One stream: a --tokens greedy completion after a short prompt.
 // 2. --streams concurrent completions of --stream-tokens each (sampled, seed i), sent at once:
 //    total tokens/s, and each request's time to its first token and to its end (p50, p99).
-// Each server is warmed up with both once, then the three are measured in turn, --repeat
+// Each server is warmed up with both once, then the servers are measured in turn, --repeat
 // times; the table shows medians, and the ratios are medians of each round's ratios.
 // Default run: a tiny run (k = 2) trained here; pass --run for a real one (the experts' size,
 // not the server, then sets the speed). Prints a table, the ratios, and one JSON line.
@@ -101,7 +104,8 @@ const quantile = (xs, q) => {
 };
 
 const configs = [
-  { name: 'uncached', options: { kvCache: false, requestsPerWorker: 1 } },
+  { name: 'uncached', options: { kvCache: false, slideStride: 1, requestsPerWorker: 1 } },
+  { name: 'exact', options: { slideStride: 1, requestsPerWorker: 1 } },
   { name: 'cached', options: { requestsPerWorker: 1 } },
   { name: 'batched', options: { requestsPerWorker: batched } },
 ];
@@ -193,19 +197,23 @@ const report = {
   streamTokens,
   results,
   ratios: {
-    cachedVsUncached: {
+    exactVsUncached: {
       oneStream: ratio(1, 0, 'oneStream', 'tokensPerSecond'),
       concurrent: ratio(1, 0, 'concurrent', 'tokensPerSecond'),
     },
-    batchedVsUncached: {
+    cachedVsUncached: {
       oneStream: ratio(2, 0, 'oneStream', 'tokensPerSecond'),
       concurrent: ratio(2, 0, 'concurrent', 'tokensPerSecond'),
     },
+    batchedVsUncached: {
+      oneStream: ratio(3, 0, 'oneStream', 'tokensPerSecond'),
+      concurrent: ratio(3, 0, 'concurrent', 'tokensPerSecond'),
+    },
     batchedVsCached: {
-      oneStream: ratio(2, 1, 'oneStream', 'tokensPerSecond'),
-      concurrent: ratio(2, 1, 'concurrent', 'tokensPerSecond'),
-      firstTokenP50: ratio(2, 1, 'concurrent', 'firstTokenP50Ms'),
-      endP99: ratio(2, 1, 'concurrent', 'endP99Ms'),
+      oneStream: ratio(3, 2, 'oneStream', 'tokensPerSecond'),
+      concurrent: ratio(3, 2, 'concurrent', 'tokensPerSecond'),
+      firstTokenP50: ratio(3, 2, 'concurrent', 'firstTokenP50Ms'),
+      endP99: ratio(3, 2, 'concurrent', 'endP99Ms'),
     },
   },
 };
@@ -213,17 +221,18 @@ const report = {
 const pad = (s, n) => String(s).padEnd(n);
 const f = (x, d = 0) => x.toFixed(d);
 console.log(
-  `\n${pad('server', 10)}${pad('per worker', 12)}${pad('1 stream tok/s', 16)}${pad(`${streams} streams tok/s`, 18)}${pad('first p50 ms', 14)}${pad('first p99 ms', 14)}${pad('end p50 ms', 12)}end p99 ms`,
+  `\n${pad('server', 10)}${pad('stride', 8)}${pad('per worker', 12)}${pad('1 stream tok/s', 16)}${pad(`${streams} streams tok/s`, 18)}${pad('first p50 ms', 14)}${pad('first p99 ms', 14)}${pad('end p50 ms', 12)}end p99 ms`,
 );
 for (const r of results) {
   const c = r.concurrent;
   console.log(
-    `${pad(r.name, 10)}${pad(r.requestsPerWorker, 12)}${pad(f(r.oneStream.tokensPerSecond, 1), 16)}${pad(f(c.tokensPerSecond, 1), 18)}${pad(f(c.firstTokenP50Ms), 14)}${pad(f(c.firstTokenP99Ms), 14)}${pad(f(c.endP50Ms), 12)}${f(c.endP99Ms)}`,
+    `${pad(r.name, 10)}${pad(r.slideStride ?? 'C/4', 8)}${pad(r.requestsPerWorker, 12)}${pad(f(r.oneStream.tokensPerSecond, 1), 16)}${pad(f(c.tokensPerSecond, 1), 18)}${pad(f(c.firstTokenP50Ms), 14)}${pad(f(c.firstTokenP99Ms), 14)}${pad(f(c.endP50Ms), 12)}${f(c.endP99Ms)}`,
   );
 }
 const q = report.ratios;
+const both = (r) => `${f(r.oneStream, 2)}× (1 stream), ${f(r.concurrent, 2)}× (${streams} streams)`;
 console.log(
-  `\nTokens/s, median of ${repeat} rounds' ratios: cached ÷ uncached ${f(q.cachedVsUncached.oneStream, 2)}× (1 stream), ${f(q.cachedVsUncached.concurrent, 2)}× (${streams} streams); batched ÷ uncached ${f(q.batchedVsUncached.oneStream, 2)}×, ${f(q.batchedVsUncached.concurrent, 2)}×; batched ÷ cached ${f(q.batchedVsCached.oneStream, 2)}×, ${f(q.batchedVsCached.concurrent, 2)}× (first token p50 ${f(q.batchedVsCached.firstTokenP50, 2)}×, end p99 ${f(q.batchedVsCached.endP99, 2)}× the time).`,
+  `\nTokens/s, median of ${repeat} rounds' ratios: exact ÷ uncached ${both(q.exactVsUncached)}; cached ÷ uncached ${both(q.cachedVsUncached)}; batched ÷ uncached ${both(q.batchedVsUncached)}; batched ÷ cached ${both(q.batchedVsCached)}, first token p50 ${f(q.batchedVsCached.firstTokenP50, 2)}× and end p99 ${f(q.batchedVsCached.endP99, 2)}× the time.`,
 );
 console.log(
   `${report.cpus}, load average ${f(load0, 2)} before, ${f(report.loadAverage1m.after, 2)} after, ${report.backend}, k = ${report.k}, ${report.run}.`,

@@ -19,6 +19,7 @@ describe('checkServeOptions', () => {
     expect(bad({ requestsPerWorker: 0 })).toThrow(
       'requestsPerWorker must be a positive integer, got 0.',
     );
+    expect(bad({ slideStride: 0.5 })).toThrow('slideStride must be a positive integer, got 0.5.');
     expect(bad({ maxQueue: -1 })).toThrow('maxQueue must be an integer ≥ 0, got -1.');
     expect(bad({ requestTimeoutMs: Number.NaN })).toThrow(
       'requestTimeoutMs must be an integer ≥ 0, got NaN.',

@@ -16,7 +16,11 @@ export function checkServeOptions(o: {
   readonly prior?: readonly number[];
   readonly priorDocuments?: unknown;
   readonly apiKey?: string;
+  readonly slideStride?: number;
 }): void {
+  if (o.slideStride !== undefined && !(Number.isInteger(o.slideStride) && o.slideStride > 0)) {
+    throw new InvalidArgumentError(`slideStride must be a positive integer, got ${o.slideStride}.`);
+  }
   if (o.apiKey !== undefined && o.apiKey.trim().length < 8) {
     throw new InvalidArgumentError('apiKey must have at least 8 characters.');
   }

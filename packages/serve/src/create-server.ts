@@ -98,6 +98,7 @@ export async function createServer(
     runDir: dir,
     maxLoadedExperts: o.maxLoadedExperts,
     kvCache: o.kvCache,
+    ...(o.slideStride !== undefined ? { slideStride: o.slideStride } : {}),
     ...(o.backend ? { backend: o.backend } : {}),
     ...(o.prior ? { prior: o.prior } : {}),
     ...(o.priorDocuments !== undefined

@@ -3,11 +3,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Ensemble, GeneratedToken } from '@cbtm/ensemble';
 import { type LoadedRun, loadRun } from '@cbtm/ensemble/node';
-import { buildTinyRun, type TinyRun, trainTinyExperts } from '@cbtm/testing/tiny-run';
+import { buildTinyRun, TINY_MODEL, type TinyRun, trainTinyExperts } from '@cbtm/testing/tiny-run';
 import { OpenAI } from '@langchain/openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createServer } from './create-server.js';
 import type { InferenceServer } from './server-options.js';
+
+/** The server's default window stride past the context: a quarter of the experts' context. */
+const SERVER_STRIDE = TINY_MODEL.contextLength / 4;
 
 const KEY = 'sk-cbtm-langchain-0123';
 let root: string;
@@ -38,7 +41,8 @@ afterAll(async () => {
 
 async function directTokens(prompt: string, options: Parameters<Ensemble['generate']>[1]) {
   const tokens: GeneratedToken[] = [];
-  for await (const t of direct.generate(prompt, options)) tokens.push(t);
+  for await (const t of direct.generate(prompt, { slideStride: SERVER_STRIDE, ...options }))
+    tokens.push(t);
   return tokens;
 }
 

@@ -5,7 +5,7 @@
  * stays responsive whatever the models are doing.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { AbortError } from '@cbtm/core';
+import { AbortError, InvalidArgumentError } from '@cbtm/core';
 import type { Ensemble } from '@cbtm/ensemble';
 import {
   type FromWorker,
@@ -41,6 +41,23 @@ function taskSignal(id: number, cell: number): AbortSignal {
   return signal;
 }
 
+/**
+ * The window stride of generation: `asked`, checked against the experts' context length, or a
+ * quarter of it. Loads the first active expert (the first request would).
+ */
+async function slideStrideOf(ensemble: Ensemble, asked: number | undefined): Promise<number> {
+  const first = ensemble.activeExperts()[0];
+  if (first === undefined) return asked ?? 1;
+  const C = await ensemble.experts.use(first, (m) => m.config.contextLength);
+  if (asked === undefined) return Math.max(1, Math.floor(C / 4));
+  if (asked > C) {
+    throw new InvalidArgumentError(
+      `slideStride (--slide-stride) must be at most the experts' context length, ${C}; got ${asked}.`,
+    );
+  }
+  return asked;
+}
+
 async function main(): Promise<void> {
   const { loadRun, ExpertStepBatcher } = await import('@cbtm/ensemble/node');
   const run = await loadRun(init.runDir, {
@@ -66,7 +83,25 @@ async function main(): Promise<void> {
     ...(run.dense ? ([['dense', run.dense]] as const) : []),
   ]);
   const batchers = new Map([...models.keys()].map((id) => [id, new ExpertStepBatcher()]));
-  const loaded = { models, batchers, cache: init.kvCache, ...(prior ? { prior } : {}) };
+  let slideStride: number;
+  try {
+    slideStride = await slideStrideOf(run.cbtm, init.slideStride);
+  } catch (err) {
+    await run.dispose();
+    throw err;
+  }
+  log(
+    init.kvCache
+      ? `cbtm/serve: generation keeps key/value caches; past the context each expert's window slides ${slideStride} token${slideStride === 1 ? '' : 's'} at a time.`
+      : `cbtm/serve: generation recomputes the window at every token (kvCache: false); past the context it slides ${slideStride} token${slideStride === 1 ? '' : 's'} at a time.`,
+  );
+  const loaded = {
+    models,
+    batchers,
+    cache: init.kvCache,
+    slideStride,
+    ...(prior ? { prior } : {}),
+  };
 
   port.on('message', (m: ToWorker) => {
     if (m.type === 'dispose') {

@@ -381,4 +381,41 @@ describe('never stalled: the model runs in a worker thread', () => {
       await uncached.close();
     }
   });
+
+  it('takes slideStride 1 for exact sliding, and refuses one longer than the experts’ context', async () => {
+    const lines: string[] = [];
+    const exact = await createServer(run.dir, {
+      port: 0,
+      backend: 'wasm',
+      slideStride: 1,
+      log: (l) => lines.push(l),
+    });
+    try {
+      expect(lines).toContain(
+        "cbtm/serve: generation keeps key/value caches; past the context each expert's window slides 1 token at a time.",
+      );
+      // 40 tokens after the prompt: far past the tiny experts' context of 16.
+      const body = { prompt: 'The', maxTokens: 40, temperature: 0 };
+      const ids = async (s: InferenceServer) =>
+        (
+          (await (await post(s, '/v1/generate', body)).json()) as { tokens: { id: number }[] }
+        ).tokens.map((t) => t.id);
+      const exactIds = await ids(exact);
+      expect(exactIds).toHaveLength(40);
+      // The default server slides 4 tokens at a time: both agree until the text outgrows the
+      // context (eos, the prompt and 12 tokens fit in 16), and may differ after.
+      expect((await ids(server)).slice(0, 12)).toEqual(exactIds.slice(0, 12));
+    } finally {
+      await exact.close();
+    }
+    const err = await createServer(run.dir, {
+      port: 0,
+      backend: 'wasm',
+      slideStride: 17,
+      log: () => undefined,
+    }).catch((e: unknown) => e as Error);
+    expect((err as Error).message).toBe(
+      "slideStride (--slide-stride) must be at most the experts' context length, 16; got 17.",
+    );
+  });
 });

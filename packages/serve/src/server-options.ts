@@ -48,6 +48,15 @@ export interface ServeOptions {
    * @default true
    */
   readonly kvCache?: boolean;
+  /**
+   * How each expert's window slides once a generation is longer than its context: N tokens at a
+   * time, so the window is re-read once every N steps and the cache stays incremental in
+   * between; each expert then sees at least contextLength − N + 1 tokens (as llama.cpp's context
+   * shift does, with N = contextLength / 2). 1 is exact sliding: every step past the context
+   * re-reads a whole window. An integer in [1, contextLength].
+   * @default a quarter of the experts' context length (32 for context 128)
+   */
+  readonly slideStride?: number;
   /** Tensor backend for the experts. @default 'auto' */
   readonly backend?: LoadRunOptions['backend'];
   /** Routing used when a request does not say (top-k experts and temperature T). @default all experts, T = 0.1 */

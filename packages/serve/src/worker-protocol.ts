@@ -10,6 +10,8 @@ export interface WorkerInit {
   readonly maxLoadedExperts: number;
   /** Generation keeps key/value caches (`ServeOptions.kvCache`). */
   readonly kvCache: boolean;
+  /** `ServeOptions.slideStride`; absent: a quarter of the experts' context length. */
+  readonly slideStride?: number;
   readonly prior?: readonly number[];
   /** Held-out documents to estimate the cached prior from (read on the main thread). */
   readonly priorDocuments?: readonly (Document | string)[];

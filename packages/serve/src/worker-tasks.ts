@@ -24,6 +24,8 @@ export interface TaskModels {
   readonly batchers?: ReadonlyMap<string, ExpertStepBatcher>;
   /** Generation keeps key/value caches. @default true */
   readonly cache?: boolean;
+  /** How generation slides each expert's window past its context. @default 1 */
+  readonly slideStride?: number;
 }
 
 /**
@@ -109,6 +111,7 @@ async function generate(
     ...mixingOf(m, t.mixing),
     ...(batcher ? { batcher } : {}),
     ...(m.cache === false ? { cache: false } : {}),
+    ...(m.slideStride !== undefined ? { slideStride: m.slideStride } : {}),
     signal,
   })) {
     count += 1;
@@ -193,6 +196,7 @@ async function completion(
         ...(t.logprobs != null ? { logprobs: t.logprobs } : {}),
         ...(batcher ? { batcher } : {}),
         ...(m.cache === false ? { cache: false } : {}),
+        ...(m.slideStride !== undefined ? { slideStride: m.slideStride } : {}),
         signal,
       })) {
         count += 1;

@@ -32,6 +32,8 @@ export interface ServeFlags {
   readonly workers?: number;
   /** `--requests-per-worker`: requests each worker runs at once, their steps batched per expert. */
   readonly requestsPerWorker?: number;
+  /** `--slide-stride`: tokens each expert's window slides at a time past its context. */
+  readonly slideStride?: number;
   /** `--max-queue`: requests that may wait for the model (then 429). */
   readonly maxQueue?: number;
   /** `--request-timeout`: longest a request may take, in ms (0: no limit; then 504). */
@@ -96,6 +98,7 @@ export async function serveCommand(flags: ServeFlags, ctx: CommandContext): Prom
     ...(flags.requestsPerWorker !== undefined
       ? { requestsPerWorker: flags.requestsPerWorker }
       : {}),
+    ...(flags.slideStride !== undefined ? { slideStride: flags.slideStride } : {}),
     ...(flags.maxQueue !== undefined ? { maxQueue: flags.maxQueue } : {}),
     ...(flags.requestTimeout !== undefined ? { requestTimeoutMs: flags.requestTimeout } : {}),
     backend: config.train.backend,
