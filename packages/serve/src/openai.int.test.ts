@@ -1,8 +1,10 @@
+import { execFile } from 'node:child_process';
 import { cp, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Ensemble, GeneratedToken } from '@cbtm/ensemble';
 import { type LoadedRun, loadRun } from '@cbtm/ensemble/node';
+import { CURL, describeWithProgram } from '@cbtm/testing';
 import { buildTinyRun, TINY_MODEL, type TinyRun, trainTinyExperts } from '@cbtm/testing/tiny-run';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -316,5 +318,70 @@ describe('OpenAI-compatible API, through the official openai client', () => {
         code: 'invalid_request',
       },
     });
+  });
+});
+
+describeWithProgram(CURL, 'OpenAI-compatible API, through curl', () => {
+  const curl = (args: string[]) =>
+    new Promise<string>((ok, fail) => {
+      execFile('curl', ['-sS', '--max-time', '60', ...args], (err, stdout) =>
+        err ? fail(err) : ok(stdout),
+      );
+    });
+  const auth = ['-H', `authorization: Bearer ${KEY}`];
+  const complete = (body: object, extra: string[] = []) =>
+    curl([
+      ...extra,
+      ...auth,
+      '-H',
+      'content-type: application/json',
+      '-d',
+      JSON.stringify(body),
+      `${server.url}/v1/completions`,
+    ]);
+
+  it('completes a prompt, whole and streamed as data: chunks ending in data: [DONE]', async () => {
+    const want = await directText(direct, 'The law', { maxTokens: 8, seed: 7 });
+    const finish = want.tokens.length === 8 ? 'length' : 'stop';
+    const request = { model: 'cbtm', prompt: 'The law', max_tokens: 8, seed: 7 };
+    const whole = JSON.parse(await complete(request));
+    expect(whole).toMatchObject({
+      object: 'text_completion',
+      model: 'cbtm',
+      choices: [{ index: 0, text: want.text, logprobs: null, finish_reason: finish }],
+      usage: { completion_tokens: want.tokens.length },
+    });
+    const events = (await complete({ ...request, stream: true }, ['-N']))
+      .split('\n\n')
+      .filter((e) => e !== '');
+    expect(events.at(-1)).toBe('data: [DONE]');
+    const chunks = events.slice(0, -1).map((e) => {
+      expect(e.startsWith('data: ')).toBe(true);
+      return JSON.parse(e.slice('data: '.length)) as {
+        id: string;
+        object: string;
+        choices: { text: string; finish_reason: string | null }[];
+      };
+    });
+    expect(chunks.every((c) => c.object === 'text_completion' && c.id === chunks[0]!.id)).toBe(
+      true,
+    );
+    expect(chunks.map((c) => c.choices[0]!.text).join('')).toBe(want.text);
+    expect(chunks.map((c) => c.choices[0]!.finish_reason)).toEqual([
+      ...chunks.slice(1).map(() => null),
+      finish,
+    ]);
+  });
+
+  it('lists the models, and answers a request without the key with a 401 in OpenAI’s shape', async () => {
+    const models = JSON.parse(await curl([...auth, `${server.url}/v1/models`])) as {
+      data: { id: string }[];
+    };
+    expect(models.data.map((m) => m.id)).toEqual(['cbtm', 'dense']);
+    const [body, status] = (await curl(['-w', '\n%{http_code}', `${server.url}/v1/models`])).split(
+      '\n',
+    );
+    expect(status).toBe('401');
+    expect(JSON.parse(body!)).toMatchObject({ error: { type: 'authentication_error' } });
   });
 });

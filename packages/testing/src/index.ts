@@ -1,6 +1,7 @@
 export { startRedis, type TestRedis } from './redis-server.js';
 export {
   CHROMIUM,
+  CURL,
   checkProgram,
   describeWithProgram,
   findProgram,

@@ -51,6 +51,21 @@ export const CHROMIUM: SystemProgram = Object.freeze({
   usedFor: 'the browser tests',
 });
 
+/**
+ * `curl`, which the serve tests use as a plain HTTP client: OpenAI's completions API, streamed
+ * and not, as any tool that speaks it would send it.
+ *
+ * @example
+ * ```ts
+ * describeWithProgram(CURL, 'the server through curl', () => { ... });
+ * ```
+ */
+export const CURL: SystemProgram = Object.freeze({
+  name: 'curl',
+  install: 'apt-get install curl',
+  usedFor: 'the curl tests of the server',
+});
+
 function executable(file: string): boolean {
   try {
     accessSync(file, constants.X_OK);
