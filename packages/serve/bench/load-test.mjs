@@ -14,12 +14,11 @@
 // 10 requests/s as the baseline: the HTTP layer alone, measured under the same load. Prints
 // requests/s, errors (non-2xx and socket errors), p50 and p99 latency per endpoint, and each
 // endpoint's p50 as a ratio of /health's. Latencies are corrected for coordinated omission.
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { writeFile } from 'node:fs/promises';
+import { availableParallelism, cpus, loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
-import { startServerProcess } from './server-process.mjs';
+import { benchRun, startServerProcess } from './server-process.mjs';
 
 const { values: flags } = parseArgs({
   options: {
@@ -38,22 +37,15 @@ const { values: flags } = parseArgs({
 const duration = Number(flags.duration);
 const maxTokens = Number(flags['max-tokens']);
 
-let root;
-let runDir = flags.run;
-let texts = [
-  'The court held that the contract was void because the seller had no title to the goods.',
-  'In the beginning God created the heaven and the earth.',
-  'A dictionary is a list of words with their meanings, spellings and origins.',
-];
-if (!runDir) {
-  const { buildTinyRun, trainTinyExperts } = await import('@cbtm/testing/tiny-run');
-  root = await mkdtemp(join(tmpdir(), 'cbtm-load-'));
-  process.stderr.write('Training a tiny run (k = 2)…\n');
-  const run = await buildTinyRun(join(root, 'run'), { documents: 40, k: 2 });
-  await trainTinyExperts(run, 3);
-  runDir = run.dir;
-  texts = run.docs.slice(0, 8).map((d) => d.text.slice(0, 300));
-}
+const run = await benchRun(flags.run, 'cbtm-load-');
+const runDir = run.dir;
+const texts = run.docs
+  ? run.docs.slice(0, 8).map((d) => d.text.slice(0, 300))
+  : [
+      'The court held that the contract was void because the seller had no title to the goods.',
+      'In the beginning God created the heaven and the earth.',
+      'A dictionary is a list of words with their meanings, spellings and origins.',
+    ];
 
 // The server runs in its own process: the load generator's work never competes with its event loop.
 const server = await startServerProcess(runDir, {
@@ -108,7 +100,7 @@ const started = Date.now();
 const results = await Promise.all(endpoints.map(cannon));
 const load = loadavg()[0];
 await server.stop();
-if (root) await rm(root, { recursive: true, force: true });
+await run.remove();
 
 const health = results[0];
 const rows = endpoints.map((e, j) => {

@@ -2,6 +2,9 @@
 // generator's work never competes with the server's event loop.
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { createServer } from '../dist/index.js';
@@ -25,6 +28,20 @@ export async function startServerProcess(runDir, options = {}) {
       await once(child, 'exit');
     },
   };
+}
+
+/**
+ * The run a benchmark serves: `given`, or a tiny run (k = 2) trained now in a temp folder.
+ * Resolves to { dir, docs (the tiny run's documents, or null), remove() }.
+ */
+export async function benchRun(given, prefix) {
+  if (given) return { dir: given, docs: null, remove: async () => undefined };
+  const { buildTinyRun, trainTinyExperts } = await import('@cbtm/testing/tiny-run');
+  const root = await mkdtemp(join(tmpdir(), prefix));
+  process.stderr.write('Training a tiny run (k = 2)…\n');
+  const run = await buildTinyRun(join(root, 'run'), { documents: 40, k: 2 });
+  await trainTinyExperts(run, 3);
+  return { dir: run.dir, docs: run.docs, remove: () => rm(root, { recursive: true, force: true }) };
 }
 
 // Run as a script: be the server.

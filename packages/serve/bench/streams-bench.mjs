@@ -21,11 +21,10 @@
 // times; the table shows medians, and the ratios are medians of each round's ratios.
 // Default run: a tiny run (k = 2) trained here; pass --run for a real one (the experts' size,
 // not the server, then sets the speed). Prints a table, the ratios, and one JSON line.
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { writeFile } from 'node:fs/promises';
+import { availableParallelism, cpus, loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
-import { startServerProcess } from './server-process.mjs';
+import { benchRun, startServerProcess } from './server-process.mjs';
 
 const { values: flags } = parseArgs({
   options: {
@@ -52,16 +51,8 @@ const prompts = [
   'The function returns',
 ];
 
-let root;
-let runDir = flags.run;
-if (!runDir) {
-  const { buildTinyRun, trainTinyExperts } = await import('@cbtm/testing/tiny-run');
-  root = await mkdtemp(join(tmpdir(), 'cbtm-streams-'));
-  process.stderr.write('Training a tiny run (k = 2)…\n');
-  const run = await buildTinyRun(join(root, 'run'), { documents: 40, k: 2 });
-  await trainTinyExperts(run, 3);
-  runDir = run.dir;
-}
+const run = await benchRun(flags.run, 'cbtm-streams-');
+const runDir = run.dir;
 
 /** One streamed completion: its tokens (usage), ms to the first token and to the end. */
 async function complete(url, body) {
@@ -167,7 +158,7 @@ try {
   }
 } finally {
   await Promise.all(servers.map((s) => s.stop()));
-  if (root) await rm(root, { recursive: true, force: true });
+  await run.remove();
 }
 
 const fields = {

@@ -58,10 +58,8 @@ export interface ScoreTask extends Mixed {
   readonly appendEos?: boolean;
 }
 
-/** `/v1/generate`: emits one `token` event per token. */
-export interface GenerateTask extends Mixed {
-  readonly op: 'generate';
-  readonly prompt: string;
+/** How the generating tasks sample, and when they stop. */
+interface Sampled extends Mixed {
   readonly maxTokens: number;
   readonly temperature: number;
   readonly topP: number;
@@ -70,18 +68,18 @@ export interface GenerateTask extends Mixed {
   readonly stop: readonly string[];
 }
 
+/** `/v1/generate`: emits one `token` event per token. */
+export interface GenerateTask extends Sampled {
+  readonly op: 'generate';
+  readonly prompt: string;
+}
+
 /** `/v1/completions`: every choice of the request, prompt-major; choice `i` uses `seed + i`. */
-export interface CompletionTask extends Mixed {
+export interface CompletionTask extends Sampled {
   readonly op: 'completion';
   readonly model: string;
   readonly prompts: readonly string[];
   readonly n: number;
-  readonly maxTokens: number;
-  readonly temperature: number;
-  readonly topP: number;
-  readonly topK: number;
-  readonly seed: number;
-  readonly stop: readonly string[];
   /** Alternatives per token (0..5), or null for no log-probabilities. */
   readonly logprobs: number | null;
   readonly echo: boolean;

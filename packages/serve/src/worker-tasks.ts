@@ -57,6 +57,16 @@ const mixingOf = (m: TaskModels, mixing: MixingRule) => ({
   ...(m.prior ? { prior: m.prior } : {}),
 });
 
+/** How the worker decodes with served model `model`: its batcher, caches and window stride. */
+const decodingOf = (m: TaskModels, model: string) => {
+  const batcher = m.batchers?.get(model);
+  return {
+    ...(batcher ? { batcher } : {}),
+    ...(m.cache === false ? { cache: false } : {}),
+    ...(m.slideStride !== undefined ? { slideStride: m.slideStride } : {}),
+  };
+};
+
 async function route(m: TaskModels, t: RouteTask, signal: AbortSignal) {
   throwIfAborted(signal);
   const ensemble = cbtm(m);
@@ -99,7 +109,6 @@ async function generate(
   emit: (e: TaskEvent) => void,
 ): Promise<{ finishReason: FinishReason }> {
   let count = 0;
-  const batcher = m.batchers?.get('cbtm');
   for await (const token of cbtm(m).generate(t.prompt, {
     maxTokens: t.maxTokens,
     temperature: t.temperature,
@@ -109,9 +118,7 @@ async function generate(
     stop: t.stop,
     routing: t.routing,
     ...mixingOf(m, t.mixing),
-    ...(batcher ? { batcher } : {}),
-    ...(m.cache === false ? { cache: false } : {}),
-    ...(m.slideStride !== undefined ? { slideStride: m.slideStride } : {}),
+    ...decodingOf(m, 'cbtm'),
     signal,
   })) {
     count += 1;
@@ -171,17 +178,16 @@ async function completion(
   emit: (e: TaskEvent) => void,
 ): Promise<{ promptTokens: number; completionTokens: number }> {
   const ensemble = m.models.get(t.model)!;
-  const batcher = m.batchers?.get(t.model);
   const tok = ensemble.tokenizer;
   let promptTokens = 0;
   let completionTokens = 0;
   for (const [p, prompt] of t.prompts.entries()) {
     promptTokens += tok.encode(prompt).length;
+    // The prompt's pieces are the same for each of its n choices: scored once.
+    const echoed = t.echo ? await promptPieces(m, ensemble, t, prompt, signal) : null;
     for (let i = 0; i < t.n; i++) {
       const index = p * t.n + i;
-      if (t.echo) {
-        emit({ kind: 'echo', index, pieces: await promptPieces(m, ensemble, t, prompt, signal) });
-      }
+      if (echoed) emit({ kind: 'echo', index, pieces: echoed });
       let count = 0;
       for await (const g of ensemble.generate(prompt, {
         maxTokens: t.maxTokens,
@@ -194,9 +200,7 @@ async function completion(
         ...mixingOf(m, t.mixing),
         // The step that sampled each token reports its log-probabilities: no extra pass.
         ...(t.logprobs != null ? { logprobs: t.logprobs } : {}),
-        ...(batcher ? { batcher } : {}),
-        ...(m.cache === false ? { cache: false } : {}),
-        ...(m.slideStride !== undefined ? { slideStride: m.slideStride } : {}),
+        ...decodingOf(m, t.model),
         signal,
       })) {
         count += 1;
